@@ -1,0 +1,24 @@
+# The two commands the README promises: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test venv services lint
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt scripts/bootstrap.sh
+	scripts/bootstrap.sh $(VENV)
+	touch $@
+
+venv: $(VENV)/.installed
+
+services:
+	scripts/services.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: venv services lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+demo: venv
+	$(PY) scripts/demo.py

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ConsoleConfig(AppConfig):
+    """The console core: roles, sign-in, audit log and the `dms` command."""
+
+    name = "dmsconsole"
+    verbose_name = "DMS console"

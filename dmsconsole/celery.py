@@ -1,0 +1,11 @@
+"""The Celery application. Jobs live in each app's jobs.py; queues are per replication instance."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dmsconsole.settings")
+
+app = Celery("dmsconsole")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(related_name="jobs")
