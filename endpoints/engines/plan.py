@@ -207,3 +207,39 @@ class TablePlan:
 
 def _jsonable(bound: tuple[Any, ...] | None) -> list[Any] | None:
     return None if bound is None else [v if isinstance(v, int | float | str | None) else str(v) for v in bound]
+
+
+def identity_plan(table: SourceTable, target: Any, *, source_engine: str | None = None,
+                  target_schema: str | None = None, lob: LobSettings | None = None) -> TablePlan:
+    """The plan with no transformation rules: same names, every supported column, the source key.
+
+    `target` is the target Engine (it names the native types). The mapping module starts
+    from this and applies the table-mapping document's rules to it.
+    """
+    columns = []
+    unsupported = []
+    for column in table.columns:
+        if column.dms_type is None:
+            unsupported.append(UnsupportedColumn(table.schema, table.name, column.name, column.native_type,
+                                                 column.unsupported or "type not supported"))
+            continue
+        columns.append(ColumnPlan(
+            name=column.name,
+            dms_type=column.dms_type,
+            target_type=target.target_type(column.dms_type, column, source_engine),
+            nullable=column.nullable,
+            source=column.name,
+            source_type=column.native_type,
+            source_dms_type=column.dms_type,
+        ))
+    key = table.best_key
+    return TablePlan(
+        source=table,
+        target_schema=target_schema or table.schema,
+        target_table=table.name,
+        columns=tuple(columns),
+        key=key,
+        key_origin="primary-key" if table.primary_key else "unique-index",
+        lob=lob or LobSettings(),
+        unsupported=tuple(unsupported),
+    )
