@@ -68,7 +68,28 @@ ensure_postgres() {
     pg_start restart
     wait_for 30 pg_sql "select 1" || { say "PostgreSQL did not come back"; exit 1; }
   fi
+  ensure_pg_password_role
   say "PostgreSQL ready (wal_level=$(pg_sql 'show wal_level'))"
+}
+
+# The local server trusts every login, so a wrong password could never fail there. One role,
+# dms_pwcheck, must give its password (scram), so tests can show how a bad password is reported.
+ensure_pg_password_role() {
+  local hba
+  hba=$(pg_sql "show hba_file")
+  pg_sql "do \$\$ begin if not exists (select from pg_roles where rolname = 'dms_pwcheck') then
+            create role dms_pwcheck login password 'dms-pwcheck-secret'; end if; end \$\$"
+  if ! grep -q "dms_pwcheck" "$hba" 2>/dev/null; then
+    is_root || { say "cannot edit $hba (not root): the bad-password test will be skipped"; return 0; }
+    local tmp
+    tmp=$(mktemp)
+    { echo "host all dms_pwcheck 127.0.0.1/32 scram-sha-256  # DMS console tests: a password-checked role"
+      echo "host all dms_pwcheck ::1/128 scram-sha-256"
+      cat "$hba"; } > "$tmp"
+    cat "$tmp" > "$hba" && rm -f "$tmp"
+    pg_sql "select pg_reload_conf()" >/dev/null
+    say "PostgreSQL: role dms_pwcheck now needs its password"
+  fi
 }
 
 # ---------------------------------------------------------------- MariaDB
