@@ -61,6 +61,9 @@ class RowBatch:
     data: Any
     nbytes: int = 0
     notes: dict[str, int] = field(default_factory=dict)
+    # The change-stream position these rows are consistent with, when the reader took its own
+    # snapshot (MySQL: one per connection). Set on the first batch; None when unknown.
+    snapshot_position: str | None = None
 
 
 @dataclass

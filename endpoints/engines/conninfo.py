@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 from .errors import EngineError, ErrorKind
@@ -27,7 +26,7 @@ class ConnectionInfo:
     username: str
     password: str = field(default="", repr=False)
     ssl_mode: str = "none"
-    extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    extra: dict[str, str] = field(default_factory=dict)  # extra connection attributes (DMS key=value;...)
     ca_certificate: str = field(default="", repr=False)  # PEM text for verify-ca / verify-full
 
     @classmethod
@@ -57,7 +56,7 @@ class ConnectionInfo:
             username=unquote(parsed.username or ""),
             password=unquote(parsed.password or ""),
             ssl_mode=ssl_mode,
-            extra=MappingProxyType(params),
+            extra=params,
         )
 
     def with_database(self, database: str) -> ConnectionInfo:

@@ -1,0 +1,70 @@
+"""Turning rows read from the source into rows for the target, per the plan.
+
+A source row is a tuple over `plan.read_columns`; a target row is a tuple over
+`plan.columns`: plain columns are picked, added columns get their constant or
+evaluated expression, and change-data-type columns are converted. Built once
+per table so the per-row work is a tuple comprehension over prepared getters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from endpoints.engines.plan import ColumnPlan, TablePlan
+
+from .conversion import converter
+
+Getter = Callable[[Sequence[Any]], Any]
+
+
+class RowShaper:
+    def __init__(self, plan: TablePlan, read_columns: Sequence[str] | None = None):
+        self.plan = plan
+        self.read_columns = tuple(read_columns if read_columns is not None else plan.read_columns)
+        index = {name: i for i, name in enumerate(self.read_columns)}
+        self._meta = {"AR_M_SOURCE_SCHEMA": plan.source_schema, "AR_M_SOURCE_TABLE_NAME": plan.source_table}
+        self._getters = [self._getter(column, index) for column in plan.columns]
+        # The common case (every column read as is, in order) needs no per-value work at all.
+        self.identity = all(
+            c.source and not c.converts and c.expression is None for c in plan.columns
+        ) and tuple(c.source for c in plan.columns) == self.read_columns
+
+    def _getter(self, column: ColumnPlan, index: Mapping[str, int]) -> Getter:
+        if column.expression is not None:
+            return self._expression_getter(column, index)
+        if column.source is None:
+            constant = column.constant
+            return lambda row: constant
+        position = index[column.source]
+        if column.converts and column.source_dms_type is not None:
+            convert = converter(column.source_dms_type, column.dms_type)
+            return lambda row: convert(row[position])
+        return lambda row: row[position]
+
+    def _expression_getter(self, column: ColumnPlan, index: Mapping[str, int]) -> Getter:
+        from .expressions import evaluate
+
+        expression = column.expression
+        positions = [(name, index[name]) for name in expression.columns]
+        meta = self._meta
+
+        def get(row: Sequence[Any]) -> Any:
+            return evaluate(expression, {name: row[i] for name, i in positions}, meta)
+
+        return get
+
+    def shape(self, row: Sequence[Any]) -> tuple:
+        if self.identity:
+            return tuple(row)
+        return tuple(get(row) for get in self._getters)
+
+    def shape_all(self, rows: Sequence[Sequence[Any]]) -> list[tuple]:
+        if self.identity:
+            return rows if isinstance(rows, list) else list(rows)
+        getters = self._getters
+        return [tuple(get(row) for get in getters) for row in rows]
+
+    def shape_named(self, values: Mapping[str, Any]) -> tuple:
+        """Shape a row given as {source column: value} (CDC changes carry their own column order)."""
+        return self.shape(tuple(values.get(name) for name in self.read_columns))
