@@ -12,7 +12,7 @@ CDC:        source.capture(...) -> Transaction... -> target applier (tasks.engin
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from .catalog import SourceColumn, SourceTable
 from .conninfo import ConnectionInfo
+from .errors import EngineError, ErrorKind
 from .plan import PrepMode, Segment, TablePlan
 from .types import DmsType
 
@@ -156,6 +157,122 @@ class Transaction:
     source_bytes: int = 0
 
 
+@dataclass(slots=True)
+class TargetChange:
+    """A change shaped for the target table: `key` holds the target key values of the row
+    before the change (all target columns when the table has no key), `row` the target
+    column values after it, UNCHANGED where the source did not send a value."""
+
+    op: Op
+    key: tuple | None = None
+    row: tuple | None = None
+
+
+@dataclass(frozen=True)
+class CaptureStart:
+    """Where a change stream starts, and optionally a snapshot consistent with it.
+
+    Changes committed after `position` will be streamed; rows read through `snapshot`
+    (valid while the begin_capture context is open) contain everything before it."""
+
+    position: str
+    snapshot: str | None = None
+    created: bool = False  # True when the task created the slot/publication just now
+
+
+@dataclass
+class TableSyncState:
+    """Per-table progress kept on the target, in the same transaction as the data it describes."""
+
+    state: str  # "loading", "loaded", "replicating"
+    snapshot_position: str | None = None  # the stream position the loaded rows are consistent with
+    applied_position: str | None = None  # the last change applied to this table
+
+
+class ChangeStream(ABC):
+    """Whole committed source transactions after a position, for the selected tables only."""
+
+    read_changes: int = 0  # row changes read from the source since the stream opened
+    read_bytes: int = 0
+
+    @abstractmethod
+    def read(self, timeout: float) -> Transaction | None:
+        """The next committed transaction, or None if none arrived within `timeout` seconds."""
+
+    @abstractmethod
+    def acknowledge(self, position: str) -> None:
+        """Called only after the target committed everything up to `position`: the source may
+        now forget it (PostgreSQL: the slot's confirmed flush position advances)."""
+
+    @property
+    @abstractmethod
+    def position(self) -> str:
+        """The last position the stream has seen (moves on idle streams too, e.g. by heartbeats)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class Applier(ABC):
+    """One target connection applying changes inside target transactions.
+
+    The primitives take runs of changes of one kind for one table, in source order;
+    tasks.engine.apply decides the runs, the error handling and the checkpoints."""
+
+    @abstractmethod
+    def begin(self) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def insert(self, plan: TablePlan, rows: list[tuple], *, upsert: bool = False) -> int:
+        """Insert rows (upsert: replace the row with the same key). Returns rows affected."""
+
+    @abstractmethod
+    def update(self, plan: TablePlan, changes: list[TargetChange]) -> int:
+        """Update rows found by change.key, setting every column of change.row except UNCHANGED ones.
+        Returns rows affected (fewer than len(changes) means some rows were missing)."""
+
+    @abstractmethod
+    def delete(self, plan: TablePlan, keys: list[tuple]) -> int:
+        """Delete the rows with these keys (one row per key for keyless tables). Returns rows affected."""
+
+    @abstractmethod
+    def truncate(self, plan: TablePlan) -> None: ...
+
+    @abstractmethod
+    def execute_ddl(self, plan: TablePlan, action: str, column: Any = None) -> None:
+        """Propagate a source DDL: action "add-column" (column is a ColumnPlan) or "drop-column"
+        (column is the target column name)."""
+
+    @abstractmethod
+    def savepoint(self) -> None: ...
+
+    @abstractmethod
+    def rollback_to_savepoint(self) -> None: ...
+
+    @abstractmethod
+    def save_state(self, task_id: str, checkpoint: str, commit_time: datetime | None,
+                   tables: Mapping[tuple[str, str], TableSyncState]) -> None:
+        """Write the checkpoint and per-table states (keyed by source schema, table) in the open
+        transaction, so they commit atomically with the changes they cover."""
+
+    @abstractmethod
+    def load_state(self, task_id: str) -> tuple[str | None, dict[tuple[str, str], TableSyncState]]:
+        """The checkpoint and per-table states last committed for this task."""
+
+    @abstractmethod
+    def log_exception(self, task_id: str, plan: TablePlan, statement: str, error: str) -> None:
+        """Record a failed change in awsdms_apply_exceptions (outside the failed savepoint)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
 class Engine(ABC):
     """One database engine: catalog, full-load reads and writes, CDC capture, apply."""
 
@@ -223,6 +340,35 @@ class Engine(ABC):
 
     def finish_table(self, plan: TablePlan) -> None:  # noqa: B027 - optional hook
         """After the load: add the key if it was deferred (CreatePkAfterFullLoad)."""
+
+    # -- change data capture: source side -----------------------------------------------------
+    def begin_capture(self, task_id: str, tables: Sequence[SourceTable], *, start: str | None = None,
+                      with_snapshot: bool = False) -> AbstractContextManager[CaptureStart]:
+        """Prepare capture for the task (PostgreSQL: publication and slot when missing) and fix the
+        start position: `start` when given (a native position), else now. With `with_snapshot`,
+        also export a snapshot consistent with the start, valid until the context exits."""
+        raise EngineError(f"{self.label} cannot be a change data capture source yet.", kind=ErrorKind.UNSUPPORTED)
+
+    def open_stream(self, task_id: str, tables: Sequence[SourceTable], start: str,
+                    options: Mapping[str, Any] | None = None) -> ChangeStream:
+        """Stream committed transactions after `start` for `tables`."""
+        raise EngineError(f"{self.label} cannot be a change data capture source yet.", kind=ErrorKind.UNSUPPORTED)
+
+    def end_capture(self, task_id: str) -> None:  # noqa: B027 - optional hook
+        """Delete what begin_capture created for this task (slot, publication). Idempotent."""
+
+    def position_at(self, when: datetime) -> str:
+        """The native position for a time (CdcStartTime), where the source can map one."""
+        raise EngineError(f"{self.label} cannot map a time to a log position: give a native start position.",
+                          kind=ErrorKind.UNSUPPORTED)
+
+    def current_position(self) -> str:
+        raise EngineError(f"{self.label} cannot be a change data capture source yet.", kind=ErrorKind.UNSUPPORTED)
+
+    # -- change data capture: target side -----------------------------------------------------
+    def open_applier(self, control_schema: str) -> Applier:
+        """A connection applying changes, with control tables in `control_schema` (created if missing)."""
+        raise EngineError(f"{self.label} cannot be a change data capture target yet.", kind=ErrorKind.UNSUPPORTED)
 
     # -- positions ----------------------------------------------------------------------------
     def position_key(self, position: str) -> tuple:
