@@ -142,12 +142,21 @@ class RowChange:
     ddl: str | None = None  # statement text for Op.DDL
 
 
+# A stream hands a large transaction over in pieces of about this many changes, so neither the
+# capture nor the applier ever holds a whole million-row transaction in memory.
+TRANSACTION_PIECE = 5000
+
+
 @dataclass(slots=True)
 class Transaction:
-    """One committed source transaction, in commit order.
+    """One committed source transaction (or one piece of it), in commit order.
 
     `position` is the engine's serialised commit position (compare with the
     engine's `position_key`); `changes` keeps the source's statement order.
+    A large transaction arrives as consecutive pieces with the same xid: every
+    piece but the last has `complete` False, and only the last one's position
+    and commit time are authoritative. Pieces of different transactions never
+    interleave. The applier applies all pieces in one target transaction.
     """
 
     xid: str
@@ -155,6 +164,7 @@ class Transaction:
     commit_time: datetime
     changes: list[RowChange]
     source_bytes: int = 0
+    complete: bool = True
 
 
 @dataclass(slots=True)
@@ -202,7 +212,8 @@ class ChangeStream(ABC):
     @abstractmethod
     def acknowledge(self, position: str) -> None:
         """Called only after the target committed everything up to `position`: the source may
-        now forget it (PostgreSQL: the slot's confirmed flush position advances)."""
+        now forget it (PostgreSQL: the slot's confirmed flush position advances). May be called
+        from another thread than read(): implementations record it and tell the source from read()."""
 
     @property
     @abstractmethod
