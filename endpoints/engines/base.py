@@ -157,6 +157,11 @@ class Transaction:
     piece but the last has `complete` False, and only the last one's position
     and commit time are authoritative. Pieces of different transactions never
     interleave. The applier applies all pieces in one target transaction.
+
+    Positions identify transactions in commit order and are known from the first
+    piece (PostgreSQL: the commit record's LSN from Begin; MySQL: the file:pos of the
+    transaction's first event). A stream opened at position P may replay the
+    transaction at P; the applier skips transactions at or before its checkpoint.
     """
 
     xid: str
