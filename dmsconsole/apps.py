@@ -6,3 +6,6 @@ class ConsoleConfig(AppConfig):
 
     name = "dmsconsole"
     verbose_name = "DMS console"
+
+    def ready(self) -> None:
+        from . import audit  # noqa: F401 - connects the sign-in/sign-out audit receivers

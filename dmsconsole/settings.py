@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "dmsconsole.middleware.RoleRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -102,7 +103,8 @@ SESSION_COOKIE_SECURE = DMS_HTTPS
 CSRF_COOKIE_SECURE = DMS_HTTPS
 SECURE_SSL_REDIRECT = DMS_HTTPS and env_bool("DMS_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = 3600 if DMS_HTTPS else 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DMS_BEHIND_PROXY", False) else None
+DMS_BEHIND_PROXY = env_bool("DMS_BEHIND_PROXY", False)  # also: client IPs come from X-Forwarded-For
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if DMS_BEHIND_PROXY else None
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -128,6 +130,10 @@ CHANNEL_LAYERS = {
 # Where workers keep their change spools (bounded per task by the instance's allocated storage).
 DMS_SPOOL_DIR = Path(env_str("DMS_SPOOL_DIR", str(BASE_DIR / ".spool")))
 DMS_METRICS_TOKEN = env_str("DMS_METRICS_TOKEN", "")
+# Workers write a heartbeat this often; a worker silent for three beats is offline.
+DMS_HEARTBEAT_SECONDS = env_int("DMS_HEARTBEAT_SECONDS", 5)
+# Test connection: seconds a worker of the chosen instance has to pick the test up.
+DMS_TEST_CONNECTION_TIMEOUT = env_int("DMS_TEST_CONNECTION_TIMEOUT", 20)
 
 LOGGING = {
     "version": 1,
