@@ -32,6 +32,12 @@ SSL_MODES: dict[str, str] = {
 }
 
 
+# Every session reads and writes values in one unambiguous form: UTC, ISO dates, round-tripping floats.
+# Naive DATETIME values written to timestamptz columns are therefore taken as UTC.
+SESSION_OPTIONS = ("-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c bytea_output=hex "
+                   "-c extra_float_digits=3")
+
+
 @contextmanager
 def connection_params(conninfo: ConnectionInfo, *, timeout: float) -> Iterator[dict[str, Any]]:
     """libpq keyword parameters for `conninfo`, valid inside the `with` block.
@@ -53,6 +59,8 @@ def connection_params(conninfo: ConnectionInfo, *, timeout: float) -> Iterator[d
         # libpq rounds down and treats 1 as 2; keep at least the caller's timeout.
         "connect_timeout": max(2, math.ceil(timeout)),
         "application_name": APPLICATION_NAME,
+        "client_encoding": "UTF8",
+        "options": SESSION_OPTIONS,
     }
     if conninfo.password:
         params["password"] = conninfo.password
@@ -82,7 +90,7 @@ def connect(conninfo: ConnectionInfo, *, timeout: float = 10.0, autocommit: bool
     """
     with connection_params(conninfo, timeout=timeout) as params:
         if statement_timeout:
-            params["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+            params["options"] += f" -c statement_timeout={int(statement_timeout * 1000)}"
         try:
             conn = psycopg.connect(autocommit=autocommit, **params)
         except psycopg.Error as exc:

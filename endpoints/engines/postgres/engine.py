@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import ClassVar
 
-from ..base import ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat
+import psycopg
+
+from ..base import ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat, Snapshot
 from ..catalog import SourceColumn, SourceTable
-from ..errors import EngineError, ErrorKind
 from ..plan import PrepMode, Segment, TablePlan
 from ..types import DmsType
-from . import readiness
+from . import catalog, control, ddl, reader, readiness, segments, typemap, writer
+from . import snapshot as snapshots
 from .attributes import EXTRA_ATTRIBUTES
+from .connection import connect, translate_error
+
+DEFAULT_EXECUTE_TIMEOUT = 60.0
 
 
 class PostgresEngine(Engine):
@@ -23,27 +29,53 @@ class PostgresEngine(Engine):
     def test_connection(self, role: EndpointRole, timeout: float = 10.0) -> ConnectionReport:
         return readiness.test_connection(self.conn, role, timeout)
 
+    def connect(self, *, autocommit: bool = False, timeout: float = 30.0) -> psycopg.Connection:
+        """A new session with this endpoint's settings (for CDC and apply modules of this package)."""
+        return connect(self.conn, timeout=timeout, autocommit=autocommit)
+
     # -- catalog ------------------------------------------------------------------------------
     def default_schema(self) -> str:
         return "public"
 
     def list_tables(self, schemas: Iterable[str] | None = None) -> list[SourceTable]:
-        raise _pending("list_tables")
+        timeout = float(self.conn.attr("executeTimeout") or DEFAULT_EXECUTE_TIMEOUT)
+        try:
+            with connect(self.conn, timeout=30, autocommit=True, statement_timeout=timeout) as conn:
+                return catalog.list_tables(conn, schemas, typemap.MappingOptions.from_conninfo(self.conn))
+        except psycopg.Error as exc:
+            raise translate_error(exc, self.conn, doing="reading the catalog") from None
 
     def target_type(self, dms_type: DmsType, source: SourceColumn | None, source_engine: str | None) -> str:
-        raise _pending("target_type")
+        return typemap.target_type(dms_type, source, source_engine)
 
-    # -- full load ----------------------------------------------------------------------------
+    # -- full load: source side ---------------------------------------------------------------
+    def source_formats(self, plan: TablePlan) -> tuple[RowFormat, ...]:
+        if plan.passthrough:
+            return (RowFormat.PG_COPY_TEXT, RowFormat.PYTHON)
+        return (RowFormat.PYTHON,)
+
+    def open_snapshot(self) -> AbstractContextManager[Snapshot | None]:
+        return snapshots.open_snapshot(self.conn)
+
     def read(self, plan: TablePlan, segment: Segment | None, *, fmt: RowFormat, batch_rows: int,
              snapshot: str | None = None) -> Iterator[RowBatch]:
-        raise _pending("read")
+        return reader.read(self.conn, plan, segment, fmt=fmt, batch_rows=batch_rows, snapshot=snapshot)
+
+    def split(self, plan: TablePlan, parts: int) -> tuple[Segment, ...]:
+        return segments.split(self.conn, plan, parts)
+
+    # -- full load: target side ---------------------------------------------------------------
+    def target_formats(self) -> tuple[RowFormat, ...]:
+        return (RowFormat.PG_COPY_TEXT, RowFormat.PYTHON)
 
     def prepare_table(self, plan: TablePlan, mode: PrepMode, *, create_key: bool = True) -> None:
-        raise _pending("prepare_table")
+        ddl.prepare_table(self.conn, plan, mode, create_key=create_key)
 
     def load(self, plan: TablePlan, batches: Iterable[RowBatch], *, commit_rows: int) -> LoadResult:
-        raise _pending("load")
+        return writer.load(self.conn, plan, batches, commit_rows=commit_rows)
 
+    def finish_table(self, plan: TablePlan) -> None:
+        ddl.finish_table(self.conn, plan)
 
-def _pending(what: str) -> EngineError:
-    return EngineError(f"PostgreSQL {what} is not available yet in this build.", kind=ErrorKind.UNSUPPORTED)
+    def ensure_control_tables(self, schema: str = "public") -> None:
+        control.ensure_control_tables(self.conn, schema)
