@@ -192,6 +192,7 @@ class CaptureStart:
 
     position: str
     snapshot: str | None = None
+    snapshot_position: str | None = None  # the position `snapshot` is consistent with (>= position on resume)
     created: bool = False  # True when the task created the slot/publication just now
 
 
@@ -361,8 +362,11 @@ class Engine(ABC):
     def begin_capture(self, task_id: str, tables: Sequence[SourceTable], *, start: str | None = None,
                       with_snapshot: bool = False) -> AbstractContextManager[CaptureStart]:
         """Prepare capture for the task (PostgreSQL: publication and slot when missing) and fix the
-        start position: `start` when given (a native position), else now. With `with_snapshot`,
-        also export a snapshot consistent with the start, valid until the context exits."""
+        start position: `start` when given (a native position or a checkpoint's resume position),
+        else now. With `with_snapshot`, also export a snapshot (valid until the context exits) and
+        say which position it is consistent with: the start itself when the slot is created now
+        (PostgreSQL exports it with the slot), a later position when resuming (a temporary slot).
+        Engines that cannot share a snapshot leave it None; their readers report positions."""
         raise EngineError(f"{self.label} cannot be a change data capture source yet.", kind=ErrorKind.UNSUPPORTED)
 
     def open_stream(self, task_id: str, tables: Sequence[SourceTable], start: str,

@@ -20,6 +20,7 @@ class ErrorKind(StrEnum):
     DRIVER = "driver"  # client library or ODBC driver missing
     UNSUPPORTED = "unsupported"
     DATA = "data"  # a row or value the target refused
+    DUPLICATE = "duplicate"  # a row with the same key already exists (apply of an insert)
     SCHEMA = "schema"  # missing table/column, incompatible definition
     CONNECTION_LOST = "connection-lost"
     OTHER = "other"

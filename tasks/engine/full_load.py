@@ -52,6 +52,7 @@ class TableProgress:
     failed: str | None = None
     started: float | None = None
     notes: dict[str, int] = field(default_factory=dict)
+    positions: list[str | None] = field(default_factory=list)  # each unit's snapshot position
 
 
 @dataclass
@@ -77,7 +78,8 @@ def unit_key(key: TableKey) -> str:
 class FullLoad:
     def __init__(self, source: ConnectionInfo, target: ConnectionInfo, plans: Iterable[TablePlan],
                  options: FullLoadOptions, reporter: Reporter, executor: UnitExecutor, *,
-                 snapshot: str | None = None, on_table_loaded: Callable[[TablePlan], None] | None = None,
+                 snapshot: str | None = None,
+                 on_table_loaded: Callable[[TablePlan, list[str | None]], None] | None = None,
                  stop: threading.Event | None = None):
         self.source = source
         self.target_info = target
@@ -171,6 +173,7 @@ class FullLoad:
             return
         for note, count in outcome.notes.items():
             table.notes[note] = table.notes.get(note, 0) + count
+        table.positions.append(outcome.snapshot_position)
         table.done += 1
         if table.done == table.units and not table.failed:
             self._complete_table(target, key, table)
@@ -179,7 +182,7 @@ class FullLoad:
         try:
             target.finish_table(table.plan)
             if self.on_table_loaded is not None:
-                self.on_table_loaded(table.plan)
+                self.on_table_loaded(table.plan, table.positions)
         except EngineError as exc:
             self._fail(key, f"Finishing table {key} failed: {exc}")
             table.failed = str(exc)

@@ -39,6 +39,7 @@ class UnitOutcome:
     seconds: float = 0.0
     format: str = ""
     notes: dict[str, int] = field(default_factory=dict)
+    snapshot_position: str | None = None  # set when the reader took its own snapshot (MySQL)
 
 
 def choose_format(source: Engine, target: Engine, plan: TablePlan) -> RowFormat:
@@ -57,6 +58,8 @@ def load_unit(source_info: ConnectionInfo, target_info: ConnectionInfo, unit: Lo
     started = time.monotonic()
     fmt = choose_format(source, target, unit.plan)
     batches = source.read(unit.plan, unit.segment, fmt=fmt, batch_rows=commit_rate, snapshot=snapshot)
+    seen = _FirstPosition()
+    batches = seen.watch(batches)
     if fmt is RowFormat.PYTHON:
         batches = _shaped(batches, RowShaper(unit.plan))
     if progress is not None:
@@ -67,7 +70,20 @@ def load_unit(source_info: ConnectionInfo, target_info: ConnectionInfo, unit: Lo
         source.close()
         target.close()
     return UnitOutcome(rows=result.rows, nbytes=result.nbytes, seconds=time.monotonic() - started,
-                       format=fmt.value, notes=dict(result.notes))
+                       format=fmt.value, notes=dict(result.notes), snapshot_position=seen.position)
+
+
+class _FirstPosition:
+    """Remembers the snapshot position a reader reports on its batches."""
+
+    def __init__(self) -> None:
+        self.position: str | None = None
+
+    def watch(self, batches: Iterator[RowBatch]) -> Iterator[RowBatch]:
+        for batch in batches:
+            if self.position is None and batch.snapshot_position is not None:
+                self.position = batch.snapshot_position
+            yield batch
 
 
 def _shaped(batches: Iterator[RowBatch], shaper: RowShaper) -> Iterator[RowBatch]:

@@ -3,11 +3,13 @@
 The engine calls a `Reporter`; the command-line runner prints, the Celery job
 writes models and broadcasts to the task's Channels group. Calls carry deltas
 (rows just loaded, changes just applied), never totals, so a reporter can sum
-and coalesce them. The engine calls the reporter from one thread only.
+and coalesce them. The loader, the capture and the applier run on different
+threads: implementations must be thread-safe.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -113,6 +115,7 @@ class RecordingReporter(NullReporter):
     """Keeps every call, summing counts per table (used by tests and the runner's final table)."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self.states: dict[TableKey, TableState] = {}
         self.messages: dict[TableKey, str] = {}
         self.counts: dict[TableKey, TableCounts] = {}
@@ -126,12 +129,13 @@ class RecordingReporter(NullReporter):
             self.messages[table] = message
 
     def table_counts(self, table: TableKey, counts: TableCounts) -> None:
-        total = self.counts.setdefault(table, TableCounts())
-        total.full_load_rows += counts.full_load_rows
-        total.inserts += counts.inserts
-        total.updates += counts.updates
-        total.deletes += counts.deletes
-        total.ddls += counts.ddls
+        with self._lock:
+            total = self.counts.setdefault(table, TableCounts())
+            total.full_load_rows += counts.full_load_rows
+            total.inserts += counts.inserts
+            total.updates += counts.updates
+            total.deletes += counts.deletes
+            total.ddls += counts.ddls
 
     def checkpoint(self, position: str, commit_time: datetime | None) -> None:
         self.checkpoints.append(position)
@@ -140,4 +144,5 @@ class RecordingReporter(NullReporter):
         self.metrics[name] = value
 
     def log(self, component: Component, severity: Severity, message: str) -> None:
-        self.logs.append((component, severity, message))
+        with self._lock:
+            self.logs.append((component, severity, message))

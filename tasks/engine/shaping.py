@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from endpoints.engines.base import UNCHANGED
 from endpoints.engines.plan import ColumnPlan, TablePlan
 
 from .conversion import converter
@@ -39,7 +40,12 @@ class RowShaper:
         position = index[column.source]
         if column.converts and column.source_dms_type is not None:
             convert = converter(column.source_dms_type, column.dms_type)
-            return lambda row: convert(row[position])
+
+            def get_converted(row: Sequence[Any]) -> Any:
+                value = row[position]
+                return value if value is UNCHANGED else convert(value)
+
+            return get_converted
         return lambda row: row[position]
 
     def _expression_getter(self, column: ColumnPlan, index: Mapping[str, int]) -> Getter:
@@ -50,7 +56,10 @@ class RowShaper:
         meta = self._meta
 
         def get(row: Sequence[Any]) -> Any:
-            return evaluate(expression, {name: row[i] for name, i in positions}, meta)
+            values = {name: row[i] for name, i in positions}
+            if any(v is UNCHANGED for v in values.values()):
+                return UNCHANGED  # an input the source did not send: keep the target's value
+            return evaluate(expression, values, meta)
 
         return get
 
@@ -68,3 +77,8 @@ class RowShaper:
     def shape_named(self, values: Mapping[str, Any]) -> tuple:
         """Shape a row given as {source column: value} (CDC changes carry their own column order)."""
         return self.shape(tuple(values.get(name) for name in self.read_columns))
+
+    def pick_named(self, values: Mapping[str, Any], indexes: Sequence[int]) -> tuple:
+        """Only the target columns at `indexes` (e.g. the key, from a before-image holding only key values)."""
+        row = tuple(values.get(name) for name in self.read_columns)
+        return tuple(self._getters[i](row) for i in indexes)

@@ -1,0 +1,396 @@
+"""Applying captured transactions to the target: the applier side of CDC.
+
+Reads the spool in order. A change for a table that is not loaded yet goes to
+that table's cache; a change for a replicating table is applied unless the
+target already has it (its position is at or before the table's snapshot or
+applied position, or the task's checkpoint). Several small source transactions
+share one target transaction; a source transaction is never split over two.
+Every target commit carries the checkpoint and the per-table states in the same
+transaction (Applier.save_state); only then is the source acknowledged.
+
+When the target is unreachable the group is rolled back, the spool is rewound
+to the group's start and the same records are applied again after a backoff:
+the capture keeps filling the spool meanwhile, and the source is not re-read.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from endpoints.engines import get_engine
+from endpoints.engines.base import Applier, Op, TableSyncState, Transaction
+from endpoints.engines.conninfo import ConnectionInfo
+from endpoints.engines.errors import EngineError
+
+from .apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully
+from .reporting import Component, Reporter, Severity, TableKey, TableState
+from .routing import Route, RouteStatus
+from .spool import Marker, Spool
+
+PositionKey = Callable[[str], tuple]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    policies: ErrorPolicies = field(default_factory=ErrorPolicies)
+    min_transaction_size: int = 1000  # MinTransactionSize: changes gathered before a commit when backlogged
+    commit_timeout: float = 1.0  # CommitTimeout: longest a group stays open while backlogged
+    handle_truncate: bool = True  # ChangeProcessingDdlHandlingPolicy.HandleSourceTableTruncated
+    retry_interval: float = 5.0  # RecoverableErrorInterval
+    retry_max_interval: float = 1800.0  # RecoverableErrorThrottlingMax
+    retry_limit: int = -1  # RecoverableErrorCount (-1: forever)
+    stop_after_commit_time: datetime | None = None  # CdcStopPosition commit_time:... (naive UTC)
+
+
+@dataclass
+class Checkpoint:
+    """What the target knows of the stream: serialised into awsdms_txn_state.CHECKPOINT."""
+
+    phase: str  # "full-load" until every table replicates, then "cdc"
+    start: str  # where the stream must restart while some table still needs older changes
+    position: str | None = None  # the last source transaction applied in the cdc phase
+
+    def dumps(self) -> str:
+        return json.dumps({"v": 1, "phase": self.phase, "start": self.start, "position": self.position})
+
+    @classmethod
+    def loads(cls, text: str) -> Checkpoint:
+        data = json.loads(text)
+        return cls(phase=data["phase"], start=data["start"], position=data.get("position"))
+
+    @property
+    def resume_from(self) -> str:
+        return self.position if self.phase == "cdc" and self.position else self.start
+
+
+class StopRequested(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ApplyLoop:
+    """Runs on one thread. The runner talks to it through `table_loaded` and `stop`."""
+
+    def __init__(self, *, target: ConnectionInfo, control_schema: str, task_id: str, routes: dict[TableKey, Route],
+                 checkpoint: Checkpoint, options: ApplyOptions, reporter: Reporter, position_key: PositionKey,
+                 spool: Spool, cache_dir: Path, cache_limit: int, acknowledge: Callable[[str], None],
+                 capture_error: Callable[[], BaseException | None], stop: threading.Event):
+        self.target = target
+        self.control_schema = control_schema
+        self.task_id = task_id
+        self.routes = routes
+        self.checkpoint = checkpoint
+        self.options = options
+        self.reporter = reporter
+        self.key = position_key
+        self.spool = spool
+        self.cache_dir = cache_dir
+        self.cache_limit = cache_limit
+        self.acknowledge = acknowledge
+        self.capture_error = capture_error
+        self.stop = stop
+        self.caches: dict[TableKey, Spool] = {}
+        self.events: queue.Queue[tuple[TableKey, str | None, bool, bool]] = queue.Queue()
+        self.stop_reason_override: str | None = None
+        self.applier: Applier | None = None
+        self.writer: GroupWriter | None = None
+        self.last_commit_time: datetime | None = None
+        self.applied_changes = 0
+        self.group_open = False
+        self.last_read_position: str | None = None
+        self.all_replicating = threading.Event()
+
+    # -- control from the runner ---------------------------------------------------------------
+    def table_loaded(self, key: TableKey, snapshot_position: str | None, exact: bool, *, drain: bool = True) -> None:
+        """Called (from any thread) when a table's full load committed. `exact`: the snapshot position
+        is exact, so cached changes at or before it are skipped; else they apply idempotently.
+        drain=False only records the table as loaded (StopTaskCachedChangesNotApplied): a resume
+        then applies its changes from the stream."""
+        self.events.put((key, snapshot_position, exact, drain))
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        self._connect()
+        try:
+            self._update_phase()
+            while True:
+                self._raise_capture_error()
+                self._take_events()
+                if self.stop.is_set():
+                    raise StopRequested("Stop Reason NORMAL")
+                self._apply_group(self.spool, main=True)
+        finally:
+            self._close()
+
+    def _apply_group(self, spool: Spool, *, main: bool) -> bool:
+        """Read and apply one group of transactions from `spool`, retrying it until it commits.
+        Returns False when the spool had nothing to apply."""
+        attempt = 0
+        careful = False
+        while True:
+            mark, read_before = spool.mark(), spool.records_read
+            saved = {key: replace(route.sync) for key, route in self.routes.items()}
+            try:
+                return self._group(spool, main, careful)
+            except RetryCarefully as exc:
+                self._abandon(spool, mark, read_before, saved)
+                self.reporter.log(Component.TARGET_APPLY, Severity.INFO,
+                                  f"Replaying a group of changes one by one to find the failing change: {exc}")
+                careful = True
+            except EngineError as exc:
+                if exc.permanent:
+                    raise
+                self._abandon(spool, mark, read_before, saved)
+                attempt += 1
+                self._backoff(attempt, exc)
+
+    def _group(self, spool: Spool, main: bool, careful: bool) -> bool:
+        items: list[Item] = []
+        opened = time.monotonic()
+        changes = 0
+        last: Transaction | None = None
+        while True:
+            waiting = main and (last is None or not last.complete)
+            record = spool.read(timeout=0.2 if waiting else 0)
+            if record is None:
+                if last is None or last.complete:
+                    break  # nothing more ready: commit what we have now (latency before batching)
+                self._raise_capture_error()
+                if self.stop.is_set():
+                    raise StopRequested("Stop Reason NORMAL")  # mid-transaction: roll back, source replays it
+                continue
+            if isinstance(record, Marker):
+                if last is None:
+                    self._commit_marker(spool, record)
+                    return True
+                continue
+            if main and self._past_stop_time(record):
+                break
+            changes += self._take(record, items, main)
+            if len(items) >= 5000:
+                self._write(items, careful)
+                items = []
+            last = record
+            if record.complete and (changes >= self.options.min_transaction_size
+                                    or time.monotonic() - opened >= self.options.commit_timeout):
+                break
+        if last is None:
+            return False
+        self._write(items, careful)
+        self._commit(spool, last, main)
+        return True
+
+    def _take(self, txn: Transaction, items: list[Item], main: bool) -> int:
+        """Route one transaction piece: cache it per loading table, or queue its changes for apply."""
+        cached: dict[TableKey, list] = {}
+        taken = 0
+        for change in txn.changes:
+            route = self.routes.get(TableKey(change.relation.schema, change.relation.table))
+            if route is None:
+                continue
+            if route.status in (RouteStatus.PENDING, RouteStatus.LOADING):
+                cached.setdefault(route.key, []).append(change)
+                continue
+            if route.status is RouteStatus.SUSPENDED:
+                route.suspended_changes += 1
+                continue
+            if not self._needed(route, txn.position, main):
+                continue
+            if change.op is Op.TRUNCATE and not self.options.handle_truncate:
+                self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
+                                  f"TRUNCATE of {route.key} skipped (HandleSourceTableTruncated is false)")
+                continue
+            items.append(Item(route, route.to_target(change), txn.position))
+            route.sync.applied_position = txn.position
+            taken += 1
+        for key, table_changes in cached.items():
+            self._cache(key).append(Transaction(txn.xid, txn.position, txn.commit_time, table_changes,
+                                                complete=txn.complete))
+        if main:
+            self.last_read_position = txn.position
+        return taken
+
+    def _needed(self, route: Route, position: str, main: bool) -> bool:
+        """False when the target already has this transaction's changes for the table. The task's
+        checkpoint only covers the main stream: a table's cache holds changes it never covered."""
+        key = self.key(position)
+        known = [route.sync.snapshot_position, route.sync.applied_position]
+        if main:
+            known.append(self.checkpoint.position)
+        return all(k is None or key > self.key(k) for k in known)
+
+    def _write(self, items: list[Item], careful: bool) -> None:
+        if not items:
+            return
+        if not self.group_open:
+            self.applier.begin()
+            self.group_open = True
+        self.writer.write(items, careful=careful)
+
+    def _commit(self, spool: Spool, last: Transaction, main: bool) -> None:
+        if not self.group_open:
+            self.applier.begin()
+            self.group_open = True
+        advance = main and self.checkpoint.phase == "cdc"
+        if advance:
+            self.checkpoint.position = last.position
+        self.applier.save_state(self.task_id, self.checkpoint.dumps(), last.commit_time, self._states())
+        self.applier.commit()
+        self.group_open = False
+        spool.release()
+        self.last_commit_time = last.commit_time
+        for key, counts in self.writer.take_counts().items():
+            self.applied_changes += counts.inserts + counts.updates + counts.deletes + counts.ddls
+            self.reporter.table_counts(key, counts)
+        self.reporter.checkpoint(self.checkpoint.dumps(), last.commit_time)
+        if advance:
+            self.acknowledge(last.position)
+
+    def _commit_marker(self, spool: Spool, marker: Marker) -> None:
+        """An idle stream moved on: record the position so the source can let go of its log."""
+        if self.checkpoint.phase != "cdc":
+            return
+        if self.checkpoint.position is not None and self.key(marker.position) <= self.key(self.checkpoint.position):
+            return
+        self.checkpoint.position = marker.position
+        self.applier.begin()
+        self.applier.save_state(self.task_id, self.checkpoint.dumps(), None, {})
+        self.applier.commit()
+        spool.release()
+        self.acknowledge(marker.position)
+
+    def _states(self) -> dict[tuple[str, str], TableSyncState]:
+        return {(r.key.schema, r.key.table): r.sync for r in self.routes.values()}
+
+    # -- loaded tables and their cached changes ------------------------------------------------
+    def _take_events(self) -> None:
+        while True:
+            try:
+                key, position, exact, drain = self.events.get_nowait()
+            except queue.Empty:
+                return
+            self._table_loaded(key, position, exact, drain)
+
+    def _table_loaded(self, key: TableKey, position: str | None, exact: bool, drain: bool) -> None:
+        route = self.routes[key]
+        route.sync = TableSyncState(state="loaded", snapshot_position=position if exact else None)
+        route.idempotent = not exact
+        self._save_states_now()
+        if not drain:
+            return
+        cache = self.caches.pop(key, None)
+        route.status = RouteStatus.REPLICATING
+        if cache is not None:
+            self._drain_cache(route, cache)
+        route.idempotent = False
+        route.sync.state = "replicating"
+        self._save_states_now()
+        self.reporter.log(Component.TARGET_APPLY, Severity.INFO, f"Table {key} is loaded and its cached changes"
+                          " are applied: it now replicates")
+        self._update_phase()
+
+    def _drain_cache(self, route: Route, cache: Spool) -> None:
+        try:
+            while self._apply_group(cache, main=False):
+                pass
+        finally:
+            cache.close()
+
+    def _save_states_now(self) -> None:
+        self.applier.begin()
+        self.applier.save_state(self.task_id, self.checkpoint.dumps(), None, self._states())
+        self.applier.commit()
+
+    def _update_phase(self) -> None:
+        if self.checkpoint.phase == "cdc" or any(
+            r.status in (RouteStatus.PENDING, RouteStatus.LOADING) for r in self.routes.values()
+        ):
+            if self.checkpoint.phase == "cdc":
+                self.all_replicating.set()
+            return
+        # Every table replicates and every cache is drained: the target now has everything up to the
+        # last transaction read from the stream, and from here on the checkpoint alone says so.
+        self.checkpoint.phase = "cdc"
+        self.checkpoint.position = self.last_read_position or self.checkpoint.start
+        self._save_states_now()
+        self.all_replicating.set()
+        self.reporter.log(Component.TARGET_APPLY, Severity.INFO,
+                          "All tables are loaded: applying changes as source transactions")
+
+    def _cache(self, key: TableKey) -> Spool:
+        cache = self.caches.get(key)
+        if cache is None:
+            cache = Spool(self.cache_dir / f"{len(self.caches) + 1:04d}", self.cache_limit)
+            self.caches[key] = cache
+        return cache
+
+    # -- stop conditions -----------------------------------------------------------------------
+    def _past_stop_time(self, txn: Transaction) -> bool:
+        limit = self.options.stop_after_commit_time
+        if limit is not None and txn.complete and txn.commit_time > limit and self.checkpoint.phase == "cdc":
+            self.stop_reason_override = "Stop Reason STOPPED_AT_COMMIT_TIME"
+            self.stop.set()
+            return True
+        return False
+
+    # -- connections and retries ---------------------------------------------------------------
+    def _connect(self) -> None:
+        engine = get_engine(self.target.engine)(self.target)
+        self.applier = engine.open_applier(self.control_schema)
+        self.writer = GroupWriter(self.applier, self.options.policies, self.task_id, self.reporter)
+        self.group_open = False
+
+    def _abandon(self, spool: Spool, mark, read_before: int, saved: dict[TableKey, TableSyncState]) -> None:
+        try:
+            self.applier.rollback()
+        except EngineError:
+            pass
+        self.group_open = False
+        self.writer.take_counts()
+        spool.rewind(mark, read_before)
+        for key, sync in saved.items():
+            self.routes[key].sync = sync
+
+    def _backoff(self, attempt: int, exc: EngineError) -> None:
+        limit = self.options.retry_limit
+        if 0 <= limit < attempt:
+            raise exc
+        delay = min(self.options.retry_interval * 2 ** (attempt - 1), self.options.retry_max_interval)
+        self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
+                          f"Target unavailable (attempt {attempt}): {exc}. Changes keep arriving in the spool "
+                          f"({self.spool.backlog} waiting); retrying in {delay:.0f} s")
+        if self.stop.wait(delay):
+            raise StopRequested("Stop Reason NORMAL")
+        self._close()
+        try:
+            self._connect()
+        except EngineError as again:
+            if again.permanent:
+                raise
+            self._backoff(attempt + 1, again)
+
+    def _raise_capture_error(self) -> None:
+        error = self.capture_error()
+        if error is not None:
+            raise error
+
+    def _close(self) -> None:
+        if self.applier is not None:
+            try:
+                self.applier.close()
+            except EngineError:
+                pass
+            self.applier = None
+
+    @property
+    def table_states(self) -> dict[TableKey, TableState]:
+        return {k: (TableState.ERROR if r.status is RouteStatus.SUSPENDED else TableState.COMPLETED)
+                for k, r in self.routes.items()}

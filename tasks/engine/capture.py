@@ -1,0 +1,61 @@
+"""Reading the source's change stream into the spool, on its own thread.
+
+The capture never waits for the target: it appends every transaction (piece)
+to the spool as soon as the source gives it, so a slow or unreachable target
+only makes the spool grow. When the stream is idle it records position
+markers so the checkpoint (and the source's slot) can advance anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from endpoints.engines.base import ChangeStream
+
+from .spool import Marker, Spool
+
+MARKER_INTERVAL = 5.0  # seconds between position markers on an idle stream
+
+
+class CapturePump(threading.Thread):
+    def __init__(self, stream: ChangeStream, spool: Spool, stop: threading.Event):
+        super().__init__(name="capture", daemon=True)
+        self.stream = stream
+        self.spool = spool
+        self.stop = stop
+        self.error: BaseException | None = None
+        self.transactions = 0
+        self.last_commit_time: datetime | None = None
+        self.caught_up = False  # the last read found nothing waiting at the source
+        self._last_marker: str | None = None
+        self._last_marker_at = 0.0
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                txn = self.stream.read(timeout=0.5)
+                if txn is None:
+                    self.caught_up = True
+                    self._mark_idle_position()
+                    continue
+                self.caught_up = False
+                self.spool.append(txn)
+                self.transactions += txn.complete
+                self.last_commit_time = txn.commit_time
+        except BaseException as exc:  # handed to the applier thread, which stops the task with it
+            self.error = exc
+
+    def _mark_idle_position(self) -> None:
+        now = time.monotonic()
+        position = self.stream.position
+        if position and position != self._last_marker and now - self._last_marker_at >= MARKER_INTERVAL:
+            self.spool.append(Marker(position))
+            self._last_marker, self._last_marker_at = position, now
+
+    def latency(self) -> float:
+        """CDCLatencySource: seconds from the last captured commit to now; 0 when caught up."""
+        if self.caught_up or self.last_commit_time is None:
+            return 0.0
+        return max(0.0, (datetime.now(UTC).replace(tzinfo=None) - self.last_commit_time).total_seconds())

@@ -1,0 +1,187 @@
+"""The on-disk change buffer on the worker.
+
+The capture appends records (transaction pieces and idle-position markers) as
+fast as the source gives them; the applier reads them in order, as fast as the
+target takes them. The spool is what lets the capture run ahead of a slow or
+unreachable target without holding changes in memory and without re-reading
+the source log.
+
+Records are length-prefixed pickles in segment files of SEGMENT_BYTES; a
+segment is deleted once the applier has committed everything in it. The spool
+is bounded: an append that would exceed `limit_bytes` raises SpoolFull, which
+stops the task with a clear error (nothing is acknowledged to the source
+beyond what the target committed, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import struct
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SEGMENT_BYTES = 64 * 1024 * 1024
+_HEADER = struct.Struct("<I")
+
+
+class SpoolFull(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """The stream moved to `position` with no data for us (idle source, heartbeat)."""
+
+    position: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolPosition:
+    segment: int
+    offset: int
+
+
+class Spool:
+    """One writer thread, one reader thread."""
+
+    def __init__(self, directory: Path, limit_bytes: int):
+        self.directory = Path(directory)
+        self.limit_bytes = limit_bytes
+        shutil.rmtree(self.directory, ignore_errors=True)  # a spool never outlives its run
+        self.directory.mkdir(parents=True)
+        self._cond = threading.Condition()
+        self._write_segment = 0
+        self._write_file = self._open_segment(0)
+        self._written = 0  # bytes written in total
+        self._released = 0  # bytes of deleted segments
+        self._segment_sizes: dict[int, int] = {0: 0}
+        self.records_written = 0
+        self.records_read = 0
+        self._read = SpoolPosition(0, 0)
+        self._read_file: Any = None
+        self._read_file_segment = -1
+        self._closed = False
+
+    # -- writer side ---------------------------------------------------------------------------
+    def append(self, record: Any) -> None:
+        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        size = _HEADER.size + len(data)
+        with self._cond:
+            if self.bytes_on_disk + size > self.limit_bytes:
+                raise SpoolFull(
+                    f"The change spool is full ({self.bytes_on_disk / 2**20:.0f} MB of "
+                    f"{self.limit_bytes / 2**20:.0f} MB): the target is not keeping up or is unreachable. "
+                    "Raise the replication instance's allocated storage, or fix the target, then resume the task."
+                )
+            if self._segment_sizes[self._write_segment] + size > SEGMENT_BYTES and self._segment_sizes[
+                self._write_segment
+            ]:
+                self._rotate()
+            self._write_file.write(_HEADER.pack(len(data)))
+            self._write_file.write(data)
+            self._write_file.flush()
+            self._segment_sizes[self._write_segment] += size
+            self._written += size
+            self.records_written += 1
+            self._cond.notify_all()
+
+    def _rotate(self) -> None:
+        self._write_file.close()
+        self._write_segment += 1
+        self._write_file = self._open_segment(self._write_segment)
+        self._segment_sizes[self._write_segment] = 0
+
+    def _open_segment(self, number: int) -> Any:
+        return open(self._path(number), "ab", buffering=1024 * 1024)  # noqa: SIM115 - kept open across calls
+
+    def _path(self, number: int) -> Path:
+        return self.directory / f"{number:08d}.spool"
+
+    # -- reader side ---------------------------------------------------------------------------
+    def read(self, timeout: float) -> Any | None:
+        """The next record, or None if none arrives within `timeout` seconds."""
+        with self._cond:
+            if not self._has_unread():
+                self._cond.wait(timeout)
+                if not self._has_unread():
+                    return None
+            position = self._read
+            if position.segment != self._write_segment and position.offset >= self._segment_sizes[position.segment]:
+                position = SpoolPosition(position.segment + 1, 0)
+        record, size = self._read_at(position)
+        with self._cond:
+            self._read = SpoolPosition(position.segment, position.offset + size)
+            self.records_read += 1
+        return record
+
+    def mark(self) -> SpoolPosition:
+        """Where the next read() would start; rewind() returns there (records are kept until release())."""
+        with self._cond:
+            return self._read
+
+    def rewind(self, position: SpoolPosition, records_read: int) -> None:
+        """Read again from `position` (a mark taken after `records_read` records had been read)."""
+        with self._cond:
+            self._read = position
+            self.records_read = records_read
+
+    def drain(self) -> Iterator[Any]:
+        """Every record currently unread, without waiting."""
+        while True:
+            record = self.read(0)
+            if record is None:
+                return
+            yield record
+
+    def _has_unread(self) -> bool:
+        return self.records_read < self.records_written
+
+    def _read_at(self, position: SpoolPosition) -> tuple[Any, int]:
+        if self._read_file_segment != position.segment:
+            if self._read_file is not None:
+                self._read_file.close()
+            self._read_file = open(self._path(position.segment), "rb")  # noqa: SIM115
+            self._read_file_segment = position.segment
+        self._read_file.seek(position.offset)
+        (length,) = _HEADER.unpack(self._read_file.read(_HEADER.size))
+        return pickle.loads(self._read_file.read(length)), _HEADER.size + length
+
+    def release(self) -> None:
+        """Called after the applier committed everything read so far: drop finished segments."""
+        with self._cond:
+            current = self._read.segment
+            for number in [n for n in self._segment_sizes if n < current]:
+                self._released += self._segment_sizes.pop(number)
+                if self._read_file_segment == number and self._read_file is not None:
+                    self._read_file.close()
+                    self._read_file, self._read_file_segment = None, -1
+                try:
+                    os.unlink(self._path(number))
+                except FileNotFoundError:
+                    pass
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def bytes_on_disk(self) -> int:
+        return self._written - self._released
+
+    @property
+    def backlog(self) -> int:
+        """Records written but not yet read."""
+        return self.records_written - self.records_read
+
+    def close(self, *, delete: bool = True) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._write_file.close()
+            if self._read_file is not None:
+                self._read_file.close()
+        if delete:
+            shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,82 @@
+"""The on-disk change buffer: order, bounds, rewind after a failed group, segment clean-up."""
+
+from datetime import datetime
+
+import pytest
+
+from endpoints.engines.base import Op, Relation, RowChange, Transaction
+from tasks.engine import spool as spool_module
+from tasks.engine.spool import Marker, Spool, SpoolFull
+
+REL = Relation("public", "t", ("id", "v"), ("id",))
+
+
+def txn(n: int, payload: str = "x") -> Transaction:
+    return Transaction(str(n), f"0/{n:X}", datetime(2026, 1, 1), [RowChange(Op.INSERT, REL, after=(n, payload))])
+
+
+def test_it_returns_records_in_the_order_they_were_appended(tmp_path):
+    spool = Spool(tmp_path / "s", 10**9)
+    for n in range(100):
+        spool.append(txn(n))
+    spool.append(Marker("0/FFFF"))
+    read = [spool.read(0) for _ in range(101)]
+    assert [r.xid for r in read[:100]] == [str(n) for n in range(100)]
+    assert read[100] == Marker("0/FFFF")
+    assert spool.read(0) is None
+    assert read[5].changes[0].after == (5, "x")
+
+
+def test_it_refuses_an_append_beyond_its_limit_and_says_what_to_do(tmp_path):
+    spool = Spool(tmp_path / "s", 2000)
+    with pytest.raises(SpoolFull, match="Raise the replication instance's allocated storage"):
+        for n in range(1000):
+            spool.append(txn(n))
+    assert 0 < spool.records_written < 1000
+    # everything accepted before the refusal is still readable
+    assert [spool.read(0).xid for _ in range(spool.records_written)] == [str(n) for n in range(spool.records_written)]
+
+
+def test_it_rewinds_to_a_mark_so_a_failed_group_is_applied_again(tmp_path):
+    spool = Spool(tmp_path / "s", 10**9)
+    for n in range(10):
+        spool.append(txn(n))
+    spool.read(0)
+    mark, read_before = spool.mark(), spool.records_read
+    first = [spool.read(0).xid for _ in range(4)]
+    spool.rewind(mark, read_before)
+    again = [spool.read(0).xid for _ in range(4)]
+    assert first == again == ["1", "2", "3", "4"]
+    assert spool.backlog == 5
+
+
+def test_it_rotates_segments_and_deletes_them_once_released(tmp_path, monkeypatch):
+    monkeypatch.setattr(spool_module, "SEGMENT_BYTES", 4096)
+    spool = Spool(tmp_path / "s", 10**9)
+    for n in range(200):
+        spool.append(txn(n, "y" * 100))
+    files_before = len(list((tmp_path / "s").glob("*.spool")))
+    assert files_before > 3
+    for _ in range(150):
+        spool.read(0)
+    spool.release()
+    files_after = len(list((tmp_path / "s").glob("*.spool")))
+    assert files_after < files_before
+    assert [spool.read(0).xid for _ in range(50)] == [str(n) for n in range(150, 200)]
+    assert spool.bytes_on_disk < 200 * 150
+
+
+def test_it_wakes_a_waiting_reader_when_a_record_arrives(tmp_path):
+    import threading
+    import time
+
+    spool = Spool(tmp_path / "s", 10**9)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(spool.read(5)))
+    reader.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    spool.append(txn(7))
+    reader.join()
+    assert got[0].xid == "7"
+    assert time.monotonic() - started < 1
