@@ -3,6 +3,7 @@
 import os
 import tempfile
 import uuid
+import warnings
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("DMS_ENCRYPTION_KEY", "b0Kk0hm0Hn9cJ6gqP0m3xj6p3Yb3q6m8Qm5gQ4r2N1A=")
@@ -17,3 +18,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"dmstest-{os.getpid()}-{uuid.uuid4().hex[:8]}.sqlite3")
     }
+
+
+# WhiteNoise warns at every request while STATIC_ROOT is missing (before collectstatic); tests use the finders.
+os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405

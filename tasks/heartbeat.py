@@ -26,12 +26,10 @@ FORGET_AFTER = timedelta(days=1)
 
 def beat(hostname: str, pid: int, identifiers: list[str], *, started: bool = False) -> list[str]:
     """Write one heartbeat for each instance; returns the identifiers that have no instance (yet)."""
-    from django.db import close_old_connections
     from django.utils import timezone
 
     from .models import ReplicationInstance, Worker
 
-    close_old_connections()
     now = timezone.now()
     missing: list[str] = []
     for identifier in identifiers:
@@ -49,12 +47,10 @@ def beat(hostname: str, pid: int, identifiers: list[str], *, started: bool = Fal
 
 
 def stopped(hostname: str, identifiers: list[str]) -> None:
-    from django.db import close_old_connections
     from django.utils import timezone
 
     from .models import Worker
 
-    close_old_connections()
     Worker.objects.filter(hostname=hostname, instance__identifier__in=identifiers).update(stopped_at=timezone.now())
 
 
@@ -87,8 +83,11 @@ class Heartbeat(bootsteps.StartStopStep):
         pid = os.getpid()
         first = True
         warned: set[str] = set()
+        from django.db import close_old_connections
+
         while not self._stop.is_set():
             try:
+                close_old_connections()
                 missing = beat(self._hostname, pid, self._identifiers, started=first)
                 first = False
                 for identifier in set(missing) - warned:
@@ -102,6 +101,7 @@ class Heartbeat(bootsteps.StartStopStep):
                 connection.close()
             self._stop.wait(interval)
         try:
+            close_old_connections()
             stopped(self._hostname, self._identifiers)
         except Exception:
             log.exception("heartbeat: could not mark the worker stopped")

@@ -21,7 +21,7 @@ def make_user(role: str | None, username: str | None = None):
     User = get_user_model()
     user = User.objects.create_user(username or f"{role or 'norole'}-{uuid.uuid4().hex[:6]}", password=PASSWORD)
     if role:
-        user.groups.add(Group.objects.get(name=role.title()))
+        user.groups.add(Group.objects.get_or_create(name=role.title())[0])  # flushed by transactional tests
     return user
 
 

@@ -261,7 +261,21 @@ def test_it_reads_copy_text_in_target_column_order_and_whole_lines(pg_database):
     assert [b.rows for b in batches] == [4, 4, 2]
     assert all(b.data.endswith(b"\n") and b.data.count(b"\n") == b.rows for b in batches)
     assert batches[0].nbytes == len(batches[0].data)
-    assert batches[0].data.splitlines()[0] == b'{"n": 1}\t2024-01-01 00:00:01\tfalse\t1'
+    # same types on both sides: PostgreSQL's own text forms
+    assert batches[0].data.splitlines()[0] == b'{"n": 1}\t2024-01-01 00:00:01+00\tf\t1'
+
+
+@pytest.mark.live
+def test_it_reads_canonical_copy_text_for_columns_whose_target_type_differs(pg_database):
+    url = pg_database()
+    run_sql(url, "CREATE TABLE mixed (id integer PRIMARY KEY, flag boolean, at timestamptz)",
+            "INSERT INTO mixed VALUES (1, false, '2024-01-01 02:00:01+02')")
+    engine, plan = _plan(url, "mixed")
+    retyped = {"flag": "character varying(5)", "at": "timestamp without time zone"}
+    plan = replace(plan, columns=tuple(replace(c, target_type=retyped.get(c.name, c.target_type))
+                                       for c in plan.columns))
+    data = b"".join(b.data for b in engine.read(plan, None, fmt=RowFormat.PG_COPY_TEXT, batch_rows=4))
+    assert data == b"1\tfalse\t2024-01-01 00:00:01\n"
 
 
 @pytest.mark.live
