@@ -1,0 +1,87 @@
+"""In Debian's Chromium: sign in, create a PostgreSQL source endpoint, Test connection, see it succeed.
+
+A live server serves the console; a real worker serves the replication instance. The
+endpoints page is saved as docs/screenshots/endpoints.png, which the README shows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dmsconsole.tests import personas
+from dmsconsole.tests.fixtures import make_instance, unique
+from endpoints.engines.conninfo import ConnectionInfo
+from endpoints.models import Connection, Endpoint
+from tasks.tests.workers import running_worker
+
+pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser_page():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run scripts/services.sh (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain sync code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 860})
+        try:
+            yield page
+        finally:
+            browser.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_it_signs_in_creates_a_postgresql_source_and_tests_its_connection(live_server, browser_page, pg_database,
+                                                                          tmp_path):
+    source = ConnectionInfo.from_url(pg_database())
+    admin = personas.make_user("administrator", username="ada")
+    instance = make_instance(unique("browser"))
+    identifier = "orders-source"
+    page = browser_page
+
+    with running_worker(instance.identifier, tmp_path / "worker.log"):
+        page.goto(f"{live_server.url}/endpoints/")
+        assert "/login/" in page.url  # signed out: sent to sign in first
+        page.fill("#id_username", admin.username)
+        page.fill("#id_password", personas.PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/endpoints/")
+
+        page.click("text=Create endpoint")
+        page.check("input[name=endpoint_type][value=source]")
+        page.fill("#id_identifier", identifier)
+        page.select_option("#id_engine", "postgres")
+        page.wait_for_selector("#engine-hints >> text=Default port for PostgreSQL")
+        page.fill("#id_server_name", source.host)
+        page.fill("#id_username", source.username)
+        page.fill("#id_database_name", source.database)
+        page.fill("#id_extra_connection_attributes", "heartbeatEnable=Y")
+        page.click("button:has-text('Create endpoint')")
+        page.wait_for_selector("text=Endpoint orders-source created.")
+
+        endpoint = Endpoint.objects.get(identifier=identifier)
+        assert endpoint.port == 5432
+        page.select_option(f"#test-instance-{endpoint.pk}", instance.identifier)
+        page.click(f"#test-endpoint-{endpoint.pk}")
+        cell = f"#endpoint-{endpoint.pk}-connections"
+        page.wait_for_selector(f"{cell} .status.ok", timeout=60_000)
+        assert "successful" in page.inner_text(cell)
+        assert Connection.objects.get(endpoint=endpoint).status == "successful"
+        assert "/endpoints/" in page.url  # updated in place, no reload
+
+        shot = ROOT / "docs" / "screenshots" / "endpoints.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=False)
+        assert shot.stat().st_size > 10_000
