@@ -19,7 +19,7 @@ def run_sql(url: str, *statements: str) -> None:
             conn.execute(statement)
 
 
-def fetch(url: str, statement: str, params: tuple = ()) -> list[tuple]:
+def fetch(url: str, statement: str, params: tuple | None = None) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(statement, params).fetchall()
 

@@ -61,7 +61,7 @@ def _begin(conn: psycopg.Connection, snapshot: str | None) -> None:
     conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
 
 
-def _lob_limit(conninfo: ConnectionInfo, plan: TablePlan) -> int | None:
+def _lob_limit(plan: TablePlan) -> int | None:
     return plan.lob.max_bytes if plan.lob.mode is LobMode.LIMITED else None
 
 
@@ -74,7 +74,9 @@ def _source_type(plan: TablePlan, name: str):
     return column.dms_type
 
 
-def _expressions(conn: psycopg.Connection, plan: TablePlan, names: Sequence[str]) -> list[sql.Composable]:
+def _expressions(conn: psycopg.Connection, plan: TablePlan, names: Sequence[str],
+                 raw: Sequence[bool] = ()) -> list[sql.Composable]:
+    """Select-list expressions; `raw[i]` keeps column i in its native text form (same type on both sides)."""
     types = column_types(conn, plan.source_schema, plan.source_table)
     if not types:
         raise EngineError(f"Table {plan.source_schema}.{plan.source_table} no longer exists on the source.",
@@ -83,7 +85,8 @@ def _expressions(conn: psycopg.Connection, plan: TablePlan, names: Sequence[str]
     if missing:
         raise EngineError(f"Table {plan.source_schema}.{plan.source_table} has no column(s) {', '.join(missing)} "
                           "any more: refresh the task's plan.", kind=ErrorKind.SCHEMA)
-    return [read_expression(n, types[n], _source_type(plan, n)) for n in names]
+    return [sql.Identifier(n) if i < len(raw) and raw[i] else read_expression(n, types[n], _source_type(plan, n))
+            for i, n in enumerate(names)]
 
 
 def _lob_failure(conninfo: ConnectionInfo, plan: TablePlan, column: str, size: int, limit: int) -> EngineError:
@@ -98,7 +101,7 @@ def _python_batches(conn: psycopg.Connection, conninfo: ConnectionInfo, plan: Ta
                     segment: Segment | None, batch_rows: int) -> Iterator[RowBatch]:
     names = plan.read_columns
     statement, params = sqlbuild.select(plan, _expressions(conn, plan, names), segment)
-    limit = _lob_limit(conninfo, plan)
+    limit = _lob_limit(plan)
     lobs = [i for i, n in enumerate(names) if _source_type(plan, n).is_lob] if limit is not None else []
     fail = _lob_failure_raiser(conninfo, plan, names, limit)
     with conn.cursor(name=CURSOR_NAME) as cur:
@@ -151,9 +154,9 @@ def _copy_batches(conn: psycopg.Connection, conninfo: ConnectionInfo, plan: Tabl
         raise EngineError(f"Table {plan.source_schema}.{plan.source_table}: COPY text rows need a plan without "
                           "transformations of values; read it in PYTHON format.", kind=ErrorKind.UNSUPPORTED)
     names = [c.source for c in plan.columns]  # target column order
-    statement, params = sqlbuild.select(plan, _expressions(conn, plan, names), segment)
+    statement, params = sqlbuild.select(plan, _expressions(conn, plan, names, _same_types(plan)), segment)
     copy_sql = sql.SQL("COPY ({}) TO STDOUT").format(statement)
-    limit = _lob_limit(conninfo, plan)
+    limit = _lob_limit(plan)
     lobs = [CopyLobField(i, c.dms_type.name is T.BLOB) for i, c in enumerate(plan.columns) if c.dms_type.is_lob]
     fields = lobs if limit is not None else []
     fail_on_cut = conninfo.flag("failTasksOnLobTruncation")
@@ -174,6 +177,13 @@ def _copy_batches(conn: psycopg.Connection, conninfo: ConnectionInfo, plan: Tabl
                 rows = cut = 0
         if rows:
             yield _copy_batch(buffer, rows, cut)
+
+
+def _same_types(plan: TablePlan) -> list[bool]:
+    """Columns whose target keeps the source's native type travel in PostgreSQL's own text form, which
+    round-trips exactly (time zone offsets of timetz included). money does not: its text follows lc_monetary."""
+    return [c.target_type == plan.source.column(c.source).native_type and c.target_type != "money"
+            for c in plan.columns]
 
 
 def _lob_names(plan: TablePlan, fields: Sequence[CopyLobField]) -> str:
