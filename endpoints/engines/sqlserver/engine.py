@@ -1,0 +1,151 @@
+"""SqlServerEngine: the facade the task runner sees; each job lives in its own module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ..base import ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat
+from ..catalog import SourceColumn, SourceTable
+from ..errors import EngineError, ErrorKind
+from ..plan import PrepMode, Segment, TablePlan
+from ..types import DmsType
+from . import ddl, load, typemap
+from .attributes import EXTRA_ATTRIBUTES, settings
+from .catalog import fetch_dicts, read_catalog
+from .cdc_setup import build_instances, by_table, capture_changes, missing_statements, require_cdc
+from .connection import connect, current_driver, session
+from .errors import translate
+from .lsn import Lsn
+from .readiness import server_label, source_findings, target_findings
+from .reads import SNAPSHOT_ISOLATION, select_statement, stream
+from .sqlfiles import sql
+
+
+class SqlServerEngine(Engine):
+    name: ClassVar[str] = "sqlserver"
+    label: ClassVar[str] = "Microsoft SQL Server"
+    extra_attributes: ClassVar[Mapping[str, str]] = EXTRA_ATTRIBUTES
+
+    # -- connection ---------------------------------------------------------------------------
+    def test_connection(self, role: EndpointRole, timeout: float = 10.0) -> ConnectionReport:
+        try:
+            options = settings(self.conn)
+            connection = connect(self.conn, timeout=timeout, autocommit=True)
+        except EngineError as exc:
+            return ConnectionReport(ok=False, message=exc.message)
+        try:
+            cursor = connection.cursor()
+            facts = fetch_dicts(cursor, sql("server_facts"))[0]
+            version = server_label(facts)
+            if role is not EndpointRole.SOURCE:
+                return ConnectionReport(ok=True, server_version=version, warnings=target_findings(facts).all)
+            agent = _optional(cursor, "agent_status")
+            jobs = _optional(cursor, "cdc_jobs")
+            found = source_findings(facts, None if agent is None else [r["status_desc"] for r in agent], jobs,
+                                    options)
+            return ConnectionReport(ok=True, server_version=version, warnings=found.all,
+                                    cdc_ready=not found.blockers)
+        except Exception as exc:  # Test connection reports every failure, it never raises
+            return ConnectionReport(ok=False, message=translate(exc, self.conn, "checking the server").message)
+        finally:
+            connection.close()
+
+    # -- catalog ------------------------------------------------------------------------------
+    def default_schema(self) -> str:
+        return "dbo"
+
+    def list_tables(self, schemas: Iterable[str] | None = None) -> list[SourceTable]:
+        with session(self.conn, "reading the catalog", autocommit=True) as connection:
+            return read_catalog(connection, schemas)
+
+    def target_type(self, dms_type: DmsType, source: SourceColumn | None, source_engine: str | None) -> str:
+        return typemap.target_type(dms_type, source, source_engine)
+
+    # -- full load: source side ---------------------------------------------------------------
+    def read(self, plan: TablePlan, segment: Segment | None, *, fmt: RowFormat, batch_rows: int,
+             snapshot: str | None = None) -> Iterator[RowBatch]:
+        if fmt is not RowFormat.PYTHON:
+            raise EngineError(f"{self.label} reads rows as Python values only, not {fmt}.", kind=ErrorKind.UNSUPPORTED)
+        options = settings(self.conn)
+        statement, params = select_statement(plan, segment, trim_char=options.trim_space_in_char)
+        doing = f"reading table {plan.source_schema}.{plan.source_table}"
+        with session(self.conn, doing, statement_timeout=0) as connection:
+            cursor = connection.cursor()
+            if options.snapshot_isolation:
+                cursor.execute(SNAPSHOT_ISOLATION)
+            yield from stream(cursor, statement, params, plan, batch_rows)
+
+    # -- full load: target side ---------------------------------------------------------------
+    def prepare_table(self, plan: TablePlan, mode: PrepMode, *, create_key: bool = True) -> None:
+        doing = f"preparing table {plan.target_schema}.{plan.target_table}"
+        with session(self.conn, doing, autocommit=True) as connection:
+            cursor = connection.cursor()
+            for statement in ddl.prepare_statements(plan, mode, create_key=create_key):
+                cursor.execute(statement)
+
+    def load(self, plan: TablePlan, batches: Iterable[RowBatch], *, commit_rows: int) -> LoadResult:
+        parameter_arrays = current_driver(self.conn).microsoft
+        doing = f"loading table {plan.target_schema}.{plan.target_table}"
+        with session(self.conn, doing, statement_timeout=0) as connection:
+            return load.load(connection, plan, batches, commit_rows=commit_rows, parameter_arrays=parameter_arrays)
+
+    def finish_table(self, plan: TablePlan) -> None:
+        statement = ddl.add_key_statement(plan)
+        if statement is None:
+            return
+        with session(self.conn, f"adding the key of {plan.target_schema}.{plan.target_table}",
+                     autocommit=True, statement_timeout=0) as connection:
+            connection.cursor().execute(statement)
+
+    def create_control_tables(self, schema: str = ddl.DEFAULT_CONTROL_SCHEMA) -> None:
+        with session(self.conn, f"creating the control tables in schema {schema}", autocommit=True) as connection:
+            cursor = connection.cursor()
+            for statement in ddl.control_table_statements(schema):
+                cursor.execute(statement)
+
+    # -- change data capture: source side (the capture loop arrives with the stream) ----------
+    def ensure_cdc(self, tables: Sequence[SourceTable]) -> list[str]:
+        """Check MS-CDC for the database and `tables`; with setUpMsCdcForTables=Y enable what is
+        missing, else raise CONFIGURATION printing the statements. Returns notes on capture instances."""
+        options = settings(self.conn)
+        with session(self.conn, "checking MS-CDC", autocommit=True) as connection:
+            cursor = connection.cursor()
+            database = fetch_dicts(cursor, sql("cdc_database"))[0]
+            enabled = bool(database["is_cdc_enabled"])
+            instances = build_instances(fetch_dicts(cursor, sql("cdc_capture_instances"))) if enabled else []
+            if options.set_up_cdc:
+                for statement in missing_statements(enabled, tables, instances):
+                    cursor.execute(statement)
+                instances = build_instances(fetch_dicts(cursor, sql("cdc_capture_instances")))
+                enabled = True
+            require_cdc(self.conn.database, enabled, tables, instances)
+        grouped = by_table(instances)
+        return [note for t in tables for note in capture_changes(t, grouped.get((t.schema, t.name), []))]
+
+    def current_position(self) -> str:
+        with session(self.conn, "reading the current LSN", autocommit=True) as connection:
+            raw = connection.cursor().execute(sql("cdc_max_lsn")).fetchone()[0]
+        if not raw:
+            raise EngineError(f"MS-CDC has no current LSN in database {self.conn.database!r}: CDC is not enabled, "
+                              "or its capture job has not run yet. Enable CDC and start SQL Server Agent.",
+                              kind=ErrorKind.CONFIGURATION)
+        return str(Lsn.from_bytes(bytes(raw)))
+
+    def position_at(self, when: datetime) -> str:
+        with session(self.conn, "mapping a time to an LSN", autocommit=True) as connection:
+            raw = connection.cursor().execute(sql("cdc_time_to_lsn"), when).fetchone()[0]
+        return str(Lsn.from_bytes(bytes(raw)) if raw else Lsn(0))
+
+    # -- positions ----------------------------------------------------------------------------
+    def position_key(self, position: str) -> tuple:
+        return (Lsn.parse(position).value,)
+
+
+def _optional(cursor: Any, name: str) -> list[dict[str, Any]] | None:
+    """Rows of a check the login may lack the rights for: None when it fails."""
+    try:
+        return fetch_dicts(cursor, sql(name))
+    except Exception:  # a missing permission only means the check cannot be made
+        return None

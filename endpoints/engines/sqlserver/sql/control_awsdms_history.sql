@@ -1,0 +1,11 @@
+CREATE TABLE {table} (
+    [SERVER_NAME] nvarchar(128) NOT NULL,
+    [TASK_NAME] varchar(255) NOT NULL,
+    [TIMESLOT_TYPE] varchar(32) NOT NULL,
+    [TIMESLOT] datetime2(0) NOT NULL,
+    [TIMESLOT_DURATION] int NULL,
+    [TIMESLOT_LATENCY] int NULL,
+    [RECORDS] bigint NULL,
+    [TIMESLOT_VOLUME] bigint NULL,
+    PRIMARY KEY ([SERVER_NAME], [TASK_NAME], [TIMESLOT_TYPE], [TIMESLOT])
+);

@@ -1,0 +1,15 @@
+CREATE TABLE {table} (
+    [SERVER_NAME] nvarchar(128) NOT NULL,
+    [TASK_NAME] varchar(255) NOT NULL,
+    [TASK_STATUS] varchar(32) NULL,
+    [STATUS_TIME] datetime2(6) NULL,
+    [PENDING_CHANGES] bigint NULL,
+    [DISK_SWAP_SIZE] bigint NULL,
+    [TASK_MEMORY] bigint NULL,
+    [SOURCE_CURRENT_POSITION] varchar(128) NULL,
+    [SOURCE_CURRENT_TIMESTAMP] datetime2(6) NULL,
+    [SOURCE_TAIL_POSITION] varchar(128) NULL,
+    [SOURCE_TAIL_TIMESTAMP] datetime2(6) NULL,
+    [SOURCE_TIMESTAMP_APPLIED] datetime2(6) NULL,
+    PRIMARY KEY ([SERVER_NAME], [TASK_NAME])
+);

@@ -1,0 +1,9 @@
+CREATE TABLE {table} (
+    [SERVER_NAME] nvarchar(128) NOT NULL,
+    [TASK_NAME] varchar(255) NOT NULL,
+    [TABLE_OWNER] nvarchar(128) NOT NULL,
+    [TABLE_NAME] nvarchar(128) NOT NULL,
+    [SUSPEND_REASON] nvarchar(max) NULL,
+    [SUSPEND_TIMESTAMP] datetime2(6) NULL,
+    PRIMARY KEY NONCLUSTERED ([SERVER_NAME], [TASK_NAME], [TABLE_OWNER], [TABLE_NAME])
+);
