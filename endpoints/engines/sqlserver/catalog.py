@@ -12,7 +12,7 @@ from typing import Any
 
 from ..catalog import SourceColumn, SourceTable
 from .sqlfiles import sql
-from .typemap import dms_type, spell
+from .typemap import SOURCE_TYPES, dms_type, spell
 
 Row = Mapping[str, Any]
 
@@ -22,8 +22,8 @@ def column(row: Row) -> SourceColumn:
     length, precision, scale = int(row["max_length"]), int(row["precision"]), int(row["scale"])
     mapped, reason = dms_type(base, length, precision, scale)
     native = spell(base, length, precision, scale)
-    if row["type_name"] != base and mapped is None:
-        native = row["type_name"]  # a CLR type: its own name says more than a base type
+    if base.lower() not in SOURCE_TYPES:
+        native = row["type_name"]  # a user CLR type: spelled as created
     return SourceColumn(
         name=row["column_name"],
         native_type=native,
