@@ -158,6 +158,39 @@ def test_it_reports_tls_required_by_a_server_without_ssl(pg_database):
     assert "server does not support SSL" in error.message
 
 
+@pytest.mark.live
+def test_it_reports_a_missing_connect_privilege(pg_database):
+    url = pg_database()
+    database = ConnectionInfo.from_url(url).database
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'REVOKE CONNECT ON DATABASE "{database}" FROM PUBLIC')
+    with throwaway_role() as role:
+        error = _connect_error(_info(url, username=role))
+    assert error.kind is ErrorKind.PRIVILEGE
+    assert f'user "{role}" lacks a privilege' in error.message
+    assert f'permission denied for database "{database}"' in error.message
+
+
+@pytest.mark.live
+def test_it_reports_a_missing_select_privilege_while_reading(pg_database):
+    from endpoints.engines.base import RowFormat
+    from endpoints.engines.plan import identity_plan
+
+    url = pg_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE secret (id integer PRIMARY KEY)")
+    owner = engine_for(url)
+    [table] = owner.list_tables()
+    with throwaway_role() as role:
+        engine = PostgresEngine(_info(url, username=role))
+        plan = identity_plan(table, engine, source_engine="postgres")
+        with pytest.raises(EngineError) as caught:
+            list(engine.read(plan, None, fmt=RowFormat.PYTHON, batch_rows=10))
+    assert caught.value.kind is ErrorKind.PRIVILEGE
+    assert "while reading table public.secret" in caught.value.message
+    assert "permission denied for table secret" in caught.value.message
+
+
 def test_it_needs_a_ca_certificate_for_verify_modes():
     info = ConnectionInfo("postgres", "db.example.com", 5432, "app", "u", ssl_mode="verify-full")
     with pytest.raises(EngineError) as caught, connection_params(info, timeout=5):

@@ -196,6 +196,19 @@ def test_it_refuses_unsigned_values_above_bigint_with_a_data_error(pg_database):
 
 
 @pytest.mark.live
+def test_it_loads_unsigned_values_into_a_numeric_20_column(pg_database):
+    url = pg_database()
+    table = SourceTable("public", "counters", (SourceColumn("id", "bigint unsigned", DmsType(T.UINT8),
+                                                            nullable=False),), primary_key=("id",))
+    engine, plan = _plan(url, table)
+    wide = DmsType(T.NUMERIC, precision=20, scale=0)
+    plan = replace(plan, columns=(replace(plan.columns[0], dms_type=wide, target_type="numeric(20,0)"),))
+    engine.prepare_table(plan, PrepMode.DROP_AND_CREATE)
+    engine.load(plan, [_python([(2**64 - 1,), (0,)])], commit_rows=100)
+    assert fetch(url, "SELECT id::text FROM counters ORDER BY id") == [("0",), ("18446744073709551615",)]
+
+
+@pytest.mark.live
 def test_it_commits_every_commit_rows_rows(pg_database):
     url = pg_database()
     engine, plan = _plan(url)

@@ -277,7 +277,7 @@ def is_builtin_native(native_type: str) -> bool:
 
 
 _BUILTIN_MODIFIED = frozenset({
-    "numeric", "character", "character varying", "bit", "bit varying",
+    "numeric", "character", "bpchar", "character varying", "bit", "bit varying",
     "timestamp without time zone", "timestamp with time zone", "time without time zone", "time with time zone",
 })
 
