@@ -113,6 +113,12 @@ def test_it_reports_a_wrong_password_without_showing_it(pg_database):
 
 
 @pytest.mark.live
+def test_it_words_a_wrong_password_the_same_whatever_the_password(pg_database):
+    error = _connect_error(_info(pg_database(), username=PWCHECK_ROLE, password="wrong"))
+    assert f'the password for user "{PWCHECK_ROLE}" is wrong or missing' in error.message
+
+
+@pytest.mark.live
 def test_it_connects_with_the_right_password(pg_database):
     info = _info(pg_database(), username=PWCHECK_ROLE, password=PWCHECK_PASSWORD)
     with connect(info, timeout=5) as conn:

@@ -140,12 +140,12 @@ def translate_error(exc: BaseException, conninfo: ConnectionInfo, *, doing: str 
     `doing` says what was attempted when it was not connecting ("reading table public.t").
     """
     kind, advice = _classify(exc, conninfo)
-    text = _server_text(exc)
+    text = _scrub(_server_text(exc), conninfo)  # only the server's words: our advice holds no secret
     who = f'user "{conninfo.username}", database "{conninfo.database or "postgres"}"'
     lead = f"PostgreSQL {_where(conninfo)} ({who})"
     if doing:
         lead += f" while {doing}"
-    return EngineError(_scrub(f"{lead}: {advice} Server said: {text}", conninfo), kind=kind)
+    return EngineError(f"{lead}: {advice} Server said: {text}", kind=kind)
 
 
 def _classify(exc: BaseException, conninfo: ConnectionInfo) -> tuple[ErrorKind, str]:
