@@ -144,7 +144,7 @@ def stream(cursor: Any, statement: str, params: Sequence[Any], plan: TablePlan,
     types = read_types(plan)
     convert = row_converter(types)
     lob_columns = [i for i, t in enumerate(types) if t.is_lob] if plan.lob.mode is LobMode.LIMITED else []
-    cursor.execute(statement, *params) if params else cursor.execute(statement)
+    cursor.execute(statement, list(params)) if params else cursor.execute(statement)
     while True:
         fetched = cursor.fetchmany(batch_rows)
         if not fetched:
