@@ -155,3 +155,5 @@ def test_it_documents_both_directions_as_three_column_rows():
     uint8 = [row for row in DOC_TARGET_ROWS if row[0] == "UINT8"]
     assert uint8 and uint8[0][1] == "bigint" and "9223372036854775807" in uint8[0][2]
     assert all(len(row) == 3 and all(isinstance(x, str) for x in row) for row in DOC_SOURCE_ROWS + DOC_TARGET_ROWS)
+    assert {row[0] for row in DOC_TARGET_ROWS} >= {t.value for t in T}
+    assert ("geometry", "not supported") == DOC_SOURCE_ROWS[-3][:2]

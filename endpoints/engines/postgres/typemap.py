@@ -129,9 +129,6 @@ UNSUPPORTED: dict[str, str] = {
            "Exclude the column or store the data in bytea.",
 }
 
-# Types whose only extension-provided text form we carry like text.
-EXTENSION_TEXT_TYPES = frozenset({"citext", "hstore"})
-
 
 def dms_type(column: ColumnType, options: MappingOptions = MappingOptions()) -> tuple[DmsType | None, str | None]:
     """The DMS type of a PostgreSQL column type, or (None, reason)."""
@@ -235,28 +232,31 @@ def _time_target(dms: DmsType) -> str:
     return "time without time zone" if scale == 6 else f"time({scale}) without time zone"
 
 
-TARGET: dict[T, object] = {
-    T.BOOLEAN: "boolean",
-    T.BYTES: "bytea",
-    T.DATE: "date",
-    T.TIME: _time_target,
-    T.DATETIME: _datetime_target,
-    T.INT1: "smallint",
-    T.INT2: "smallint",
-    T.INT4: "integer",
-    T.INT8: "bigint",
-    T.NUMERIC: _numeric_target,
-    T.REAL4: "real",
-    T.REAL8: "double precision",
-    T.STRING: _varchar,
-    T.WSTRING: _varchar,
-    T.UINT1: "smallint",
-    T.UINT2: "integer",
-    T.UINT4: "bigint",
-    T.UINT8: "bigint",  # DMS's mapping: values above 2**63-1 are refused row by row (see writer)
-    T.BLOB: "bytea",
-    T.CLOB: "text",
-    T.NCLOB: "text",
+# DMS type -> (PostgreSQL type or a function of the DMS type, type as documented, note)
+TARGET: dict[T, tuple[object, str, str]] = {
+    T.BOOLEAN: ("boolean", "boolean", ""),
+    T.BYTES: ("bytea", "bytea", ""),
+    T.DATE: ("date", "date", ""),
+    T.TIME: (_time_target, "time(s)", ""),
+    T.DATETIME: (_datetime_target, "timestamp(s)", "scale 7-9: character varying(37)"),
+    T.INT1: ("smallint", "smallint", ""),
+    T.INT2: ("smallint", "smallint", ""),
+    T.INT4: ("integer", "integer", ""),
+    T.INT8: ("bigint", "bigint", ""),
+    T.NUMERIC: (_numeric_target, "numeric(p,s)", "without precision: numeric"),
+    T.REAL4: ("real", "real", ""),
+    T.REAL8: ("double precision", "double precision", ""),
+    T.STRING: (_varchar, "character varying(n)", "n above 21845 or unknown: character varying(65535)"),
+    T.WSTRING: (_varchar, "character varying(n)", "n above 21845 or unknown: character varying(65535)"),
+    T.UINT1: ("smallint", "smallint", ""),
+    T.UINT2: ("integer", "integer", ""),
+    T.UINT4: ("bigint", "bigint", ""),
+    # DMS's mapping; the writer refuses a row holding a larger value rather than corrupt it
+    T.UINT8: ("bigint", "bigint", "DMS mapping: a value above 9223372036854775807 fails its row; change the "
+                                  "column's data type to NUMERIC(20,0) to carry such values"),
+    T.BLOB: ("bytea", "bytea", ""),
+    T.CLOB: ("text", "text", ""),
+    T.NCLOB: ("text", "text", ""),
 }
 
 _MODIFIERS = re.compile(r"\(\s*-?\d+(?:\s*,\s*-?\d+)?\s*\)")
@@ -289,61 +289,47 @@ def target_type(dms: DmsType, source: SourceColumn | None = None, source_engine:
             return source.native_type
         # DMS creates user-defined types (enums, domains, composites, extension types) as character varying.
         return "text" if dms.is_lob else "character varying"
-    rule = TARGET[dms.name]
+    rule = TARGET[dms.name][0]
     return rule(dms) if callable(rule) else rule  # type: ignore[return-value]
 
 
 # ---- documentation rows -----------------------------------------------------------------------
 
-DOC_SOURCE_ROWS: list[tuple[str, str, str]] = [
-    ("smallint / integer / bigint", "INT2 / INT4 / INT8", "serial types map as their integer type"),
+_FIXED_NOTES = {
+    "money": "read as money::numeric, independent of lc_monetary",
+    "text": "LOB: subject to the task's LOB mode",
+    "bytea": "LOB: subject to the task's LOB mode",
+    "date": "infinity and BC dates cannot be carried: the read fails naming the table",
+    "interval": "PostgreSQL text form (IntervalStyle postgres)",
+}
+
+# Types mapped by rule rather than by the FIXED table.
+_RULE_ROWS: list[tuple[str, str, str]] = [
     ("numeric(p,s) / decimal(p,s), p <= 38", "NUMERIC(p,s)", "negative scale widens the precision"),
     ("numeric(p,s), p > 38", "STRING(p+3)", "exact text form"),
     ("numeric (no precision)", "NUMERIC(28,6)", "DMS limitation: targets other than PostgreSQL round to 6 decimals"),
-    ("real / double precision", "REAL4 / REAL8", ""),
-    ("money", "NUMERIC(38,4)", "read as money::numeric, independent of lc_monetary"),
     ("character(n) / character varying(n)", "WSTRING(n)", ""),
     ("character varying (no length)", "WSTRING(8000)", "mapLongVarcharAs=clob|nclob maps it to CLOB/NCLOB"),
-    ("text / citext", "NCLOB", "LOB: subject to the task's LOB mode"),
-    ("bytea", "BLOB", "LOB: subject to the task's LOB mode"),
+    ("citext", "NCLOB", "created as text on a PostgreSQL target"),
     ("timestamp(p) [with time zone]", "DATETIME(p)", "with time zone: converted to UTC"),
-    ("date", "DATE", "infinity and BC dates cannot be carried: the read fails naming the table"),
     ("time(p) [with time zone]", "TIME(p)", "with time zone: converted to UTC"),
-    ("interval", "STRING(128)", "PostgreSQL text form (IntervalStyle postgres)"),
     ("boolean", "STRING(5)", "'true'/'false'; mapBooleanAsBoolean=Y keeps BOOLEAN"),
     ("enum", "STRING(64)", "created as character varying on a PostgreSQL target"),
-    ("cidr / inet / macaddr / macaddr8", "STRING(50) / STRING(50) / STRING(18) / STRING(24)", ""),
     ("bit(n) / bit varying(n)", "STRING(n)", "bit varying without length: CLOB"),
-    ("uuid", "STRING(36)", ""),
-    ("tsvector / tsquery / xml", "CLOB", ""),
-    ("point / line / lseg / box / circle", "STRING(255)", ""),
-    ("path / polygon", "CLOB", ""),
     ("json / jsonb / hstore / arrays / composites", "NCLOB", "mapJsonbAsClob=Y maps them to CLOB"),
-    ("int4range / int8range / numrange / daterange / tsrange / tstzrange", "STRING(255)", ""),
+    ("user-defined ranges", "STRING(255)", ""),
     ("multiranges", "CLOB", ""),
     ("domains", "as the base type", "created as character varying (text for LOBs) on a PostgreSQL target"),
-    ("geometry / geography (PostGIS)", "not supported", "exclude the column or convert with ST_AsText in a view"),
-    ("oid", "not supported", "large objects are not migrated (DMS)"),
 ]
 
+DOC_SOURCE_ROWS: list[tuple[str, str, str]] = (
+    [(name, str(dms), _FIXED_NOTES.get(name, "")) for name, dms in FIXED.items()]
+    + _RULE_ROWS
+    + [(name, "not supported", reason) for name, reason in UNSUPPORTED.items()]
+)
+
 DOC_TARGET_ROWS: list[tuple[str, str, str]] = [
-    ("BOOLEAN", "boolean", ""),
-    ("BYTES", "bytea", ""),
-    ("DATE", "date", ""),
-    ("TIME(s)", "time(s)", ""),
-    ("DATETIME(s)", "timestamp(s)", "scale 7-9: character varying(37)"),
-    ("INT1 / INT2", "smallint", ""),
-    ("INT4", "integer", ""),
-    ("INT8", "bigint", ""),
-    ("NUMERIC(p,s)", "numeric(p,s)", ""),
-    ("REAL4 / REAL8", "real / double precision", ""),
-    ("STRING(n) / WSTRING(n)", "character varying(n)", "n above 21845 or unknown: character varying(65535)"),
-    ("UINT1", "smallint", ""),
-    ("UINT2", "integer", ""),
-    ("UINT4", "bigint", ""),
-    ("UINT8", "bigint", "DMS mapping: values above 9223372036854775807 fail their row; change the column "
-                        "to NUMERIC(20,0) to carry them"),
-    ("BLOB", "bytea", ""),
-    ("CLOB / NCLOB", "text", ""),
-    ("(PostgreSQL source)", "the source's type", "kept as is, except user-defined types: character varying / text"),
+    *((kind.value, doc, note) for kind, (_rule, doc, note) in TARGET.items()),
+    ("(any, from a PostgreSQL source)", "the source's type",
+     "kept as is, except user-defined types: character varying, or text for LOBs"),
 ]
