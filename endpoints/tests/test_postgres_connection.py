@@ -254,3 +254,11 @@ def test_it_is_registered_under_postgres():
 
     assert get_engine("postgres") is PostgresEngine
     assert psycopg.__version__.startswith("3.")
+
+
+def test_it_does_not_verify_the_server_in_require_mode():
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    info = ConnectionInfo("postgres", "db.example.com", 5432, "app", "u", ssl_mode="require", ca_certificate=pem)
+    with connection_params(info, timeout=5) as params:
+        assert params["sslmode"] == "require"
+        assert "sslrootcert" not in params

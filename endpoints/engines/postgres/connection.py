@@ -65,7 +65,8 @@ def connection_params(conninfo: ConnectionInfo, *, timeout: float) -> Iterator[d
     if conninfo.password:
         params["password"] = conninfo.password
     ca_path = None
-    if conninfo.ca_certificate and sslmode in ("verify-ca", "verify-full", "require"):
+    # Only the verify modes get the CA: libpq would turn "require" into verify-ca when given one.
+    if conninfo.ca_certificate and sslmode in ("verify-ca", "verify-full"):
         fd, ca_path = tempfile.mkstemp(prefix="dms-ca-", suffix=".pem")
         with os.fdopen(fd, "w") as handle:  # mkstemp creates the file 0600
             handle.write(conninfo.ca_certificate)
