@@ -75,6 +75,7 @@ class Segment:
     lower: tuple[Any, ...] | None = None
     upper: tuple[Any, ...] | None = None
     include_nulls: bool = False
+    partition: str | None = None  # parallel-load partitions-auto: read this partition (columns empty)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,8 @@ class TablePlan:
                 for f in self.filters
             ],
             "segments": [
-                {"columns": list(s.columns), "lower": _jsonable(s.lower), "upper": _jsonable(s.upper)}
+                {"columns": list(s.columns), "lower": _jsonable(s.lower), "upper": _jsonable(s.upper),
+                 **({"partition": s.partition} if s.partition is not None else {})}
                 for s in self.segments
             ],
             "lob": {"mode": self.lob.mode.value, "max_bytes": self.lob.max_bytes},
