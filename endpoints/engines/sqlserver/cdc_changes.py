@@ -56,8 +56,12 @@ def _order(tagged: tuple[str, tuple]) -> tuple[bytes, bytes, int]:
 def merge_rows(streams: Mapping[str, Iterable[tuple]]) -> Iterator[tuple[str, tuple]]:
     """(capture instance, row) from every instance, in (__$start_lsn, __$seqval, __$operation) order.
     Each stream must already be in that order (the change query's ORDER BY)."""
-    tagged = [((name, tuple(row)) for row in rows) for name, rows in streams.items()]
-    return heapq.merge(*tagged, key=_order)
+    return heapq.merge(*(_tagged(name, rows) for name, rows in streams.items()), key=_order)
+
+
+def _tagged(name: str, rows: Iterable[tuple]) -> Iterator[tuple[str, tuple]]:
+    for row in rows:
+        yield name, tuple(row)
 
 
 @dataclass(frozen=True)
