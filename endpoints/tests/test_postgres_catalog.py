@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from endpoints.engines.types import DmsType, T
@@ -70,6 +71,11 @@ def test_it_lists_only_the_schemas_asked_for(catalog_db):
 def test_it_never_lists_system_or_temporary_schemas(catalog_db):
     tables = engine_for(catalog_db).list_tables(["pg_catalog", "information_schema", "pg_toast"])
     assert tables == []
+    with psycopg.connect(catalog_db, autocommit=True) as other_session:
+        other_session.execute("CREATE TEMPORARY TABLE scratch (id integer)")
+        names = [t.name for t in engine_for(catalog_db).list_tables()]
+    assert "scratch" not in names
+    assert len(names) == 6
 
 
 @pytest.mark.live

@@ -262,3 +262,24 @@ def test_it_does_not_verify_the_server_in_require_mode():
     with connection_params(info, timeout=5) as params:
         assert params["sslmode"] == "require"
         assert "sslrootcert" not in params
+
+
+READY = {"wal_level": "logical", "max_slots": 10, "used_slots": 2, "max_wal_senders": 10, "used_wal_senders": 1,
+         "wal_sender_timeout_ms": 60000, "is_superuser": False, "has_replication": True, "rds_replication": False}
+
+
+def test_it_names_each_server_setting_cdc_needs():
+    from endpoints.engines.postgres.readiness import setting_warnings
+
+    assert setting_warnings(READY, "app") == []
+    assert setting_warnings({**READY, "has_replication": False, "rds_replication": True}, "app") == []
+    [wal] = setting_warnings({**READY, "wal_level": "replica"}, "app")
+    assert wal.startswith("wal_level is 'replica': CDC needs wal_level = logical")
+    assert "rds.logical_replication = 1" in wal
+    [slots] = setting_warnings({**READY, "used_slots": 10}, "app")
+    assert slots.startswith("No free replication slot: 10 of max_replication_slots = 10 are in use")
+    [senders] = setting_warnings({**READY, "max_wal_senders": 1, "used_wal_senders": 0}, "app")
+    assert senders.startswith("max_wal_senders = 1 with 0 in use")
+    [timeout] = setting_warnings({**READY, "wal_sender_timeout_ms": 5000}, "app")
+    assert timeout.startswith("wal_sender_timeout = 5000 ms: CDC tasks fail below 10 s")
+    assert setting_warnings({**READY, "wal_sender_timeout_ms": 0}, "app") == []

@@ -44,7 +44,11 @@ def cdc_warnings(conn: psycopg.Connection, conninfo: ConnectionInfo) -> list[str
     """Each unmet CDC prerequisite (DMS PostgreSQL source), worded as the change to make."""
     with conn.cursor(row_factory=dict_row) as cur:
         facts = cur.execute(query("cdc_readiness")).fetchone()
-    user = conninfo.username
+    return setting_warnings(facts, conninfo.username) + _named_object_warnings(conn, conninfo)
+
+
+def setting_warnings(facts: dict, user: str) -> list[str]:
+    """Warnings for the server settings and grants read by sql/cdc_readiness.sql."""
     warnings = []
     if facts["wal_level"] != "logical":
         warnings.append(f"wal_level is {facts['wal_level']!r}: CDC needs wal_level = logical. Set it in "
@@ -65,7 +69,6 @@ def cdc_warnings(conn: psycopg.Connection, conninfo: ConnectionInfo) -> list[str
     if timeout_ms and timeout_ms < MIN_WAL_SENDER_TIMEOUT_MS:
         warnings.append(f"wal_sender_timeout = {timeout_ms} ms: CDC tasks fail below 10 s. "
                         "Set wal_sender_timeout to 0 or at least 10000 ms.")
-    warnings.extend(_named_object_warnings(conn, conninfo))
     return warnings
 
 
