@@ -77,6 +77,37 @@ class CreateEndpoint(Verb):
 
 
 @verb
+class ModifyEndpoint(Verb):
+    name = "modify-endpoint"
+    help = "Change an endpoint's settings; options not given keep their value (the password too)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--endpoint-identifier", required=True)
+        for option in ("--server-name", "--database-name", "--username", "--password", "--ssl-mode",
+                       "--extra-connection-attributes"):
+            parser.add_argument(option)
+        parser.add_argument("--port", type=int)
+
+    def run(self, command, **o):
+        endpoint = Endpoint.objects.filter(identifier__iexact=o["endpoint_identifier"]).first()
+        if endpoint is None:
+            raise CommandError(f"No endpoint {o['endpoint_identifier']!r}.")
+        data = {name: getattr(endpoint, name) for name in EndpointForm.Meta.fields}
+        for option, name in (("server_name", "server_name"), ("database_name", "database_name"),
+                             ("username", "username"), ("ssl_mode", "ssl_mode"), ("port", "port"),
+                             ("extra_connection_attributes", "extra_connection_attributes")):
+            if o.get(option) is not None:
+                data[name] = o[option]
+        data["password"] = o.get("password") or ""
+        form = EndpointForm(data=data, instance=endpoint)
+        if not form.is_valid():
+            raise CommandError("; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items()))
+        from .services import save_endpoint
+
+        command.stdout.write(json.dumps({"Endpoint": describe(save_endpoint(form, None))}, indent=2))
+
+
+@verb
 class DescribeEndpoints(Verb):
     name = "describe-endpoints"
     help = "List endpoints as JSON (never with their passwords)."
