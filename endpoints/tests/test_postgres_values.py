@@ -150,3 +150,22 @@ def test_it_refuses_infinite_dates_with_a_data_error(pg_database):
     assert caught.value.kind is ErrorKind.DATA
     assert "reading table public.forever" in caught.value.message
     assert "infinity" in caught.value.message
+
+
+def test_it_cuts_utf8_only_between_characters():
+    from endpoints.engines.postgres.values import cut_utf8
+
+    text = "a😀b".encode()  # 1 + 4 + 1 bytes
+    assert cut_utf8(text, 6) == text
+    assert cut_utf8(text, 5) == "a😀".encode()
+    assert cut_utf8(text, 4) == b"a"
+    assert cut_utf8(text, 1) == b"a"
+    assert cut_utf8(text, 0) == b""
+
+
+def test_it_unescapes_and_escapes_copy_text_fields():
+    from endpoints.engines.postgres.values import copy_escape, copy_unescape
+
+    field = b"a\\tb\\\\n\\nc\\r"
+    assert copy_unescape(field) == b"a\tb\\n\nc\r"
+    assert copy_escape(b"a\tb\\n\nc\r") == field
