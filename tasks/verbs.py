@@ -39,11 +39,22 @@ class Worker(Verb):
         parser.add_argument("--pool", choices=["prefork", "threads", "solo"], help="Celery pool (default prefork)")
         parser.add_argument("--loglevel", default="INFO")
         parser.add_argument("--name", help="Celery node name (default NAME-PID@HOST)")
+        parser.add_argument("--create", action="store_true",
+                            help="create the instance with default settings if it does not exist (deployments)")
 
-    def run(self, command, *, instance: str, concurrency, pool, loglevel, name, **options):
+    def run(self, command, *, instance: str, concurrency, pool, loglevel, name, create=False, **options):
         from dmsconsole.celery import app
 
         identifier = instance.lower()
+        if create and not ReplicationInstance.objects.filter(identifier=identifier).exists():
+            form = ReplicationInstanceForm(data={"identifier": identifier, "instance_class": "dms.t3.medium",
+                                                 "allocated_storage_gb": 50})
+            if not form.is_valid():
+                raise CommandError(_form_errors(form))
+            from .services import save_instance
+
+            save_instance(form, None)
+            command.stdout.write(f"Created replication instance {identifier}.")
         if not ReplicationInstance.objects.filter(identifier=identifier).exists():
             known = ", ".join(ReplicationInstance.objects.values_list("identifier", flat=True)) or "none yet"
             raise CommandError(f"No replication instance {identifier!r} (known: {known}). Create it first.")

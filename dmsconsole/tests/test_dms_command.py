@@ -106,3 +106,14 @@ def test_it_creates_and_describes_endpoints_without_their_password():
     with pytest.raises(CommandError, match="unknown attribute 'nope'"):
         _dms("create-endpoint", "--endpoint-identifier", "cli-bad", "--endpoint-type", "target", "--engine-name",
              "postgres", "--server-name", "h", "--username", "u", "--extra-connection-attributes", "nope=1")
+
+
+def test_it_creates_the_instance_of_a_worker_when_asked(monkeypatch):
+    from dmsconsole.celery import app
+
+    started = []
+    monkeypatch.setattr(app, "worker_main", lambda argv: started.append(argv))  # not the worker itself: its argv
+    out = _dms("worker", "--instance", "Deploy-Instance", "--create", "--pool", "solo")
+    assert "Created replication instance deploy-instance." in out
+    [argv] = started
+    assert argv[:3] == ["worker", "-Q", "dms.instance.deploy-instance"] and "solo" in argv
