@@ -303,9 +303,16 @@ def test_it_switches_identity_insert_around_the_load_when_the_target_has_identit
     assert not any("IDENTITY_INSERT" in str(entry) for entry in plain.log)
 
 
-def test_it_sizes_binary_and_text_lobs():
+def test_it_binds_lobs_and_text_carried_types_with_explicit_sizes():
     source = SourceTable("dbo", "files", (SourceColumn("id", "int", DmsType(T.INT4), nullable=False),
                                           SourceColumn("data", "varbinary(max)", DmsType(T.BLOB)),
-                                          SourceColumn("doc", "xml", DmsType(T.NCLOB))), primary_key=("id",))
+                                          SourceColumn("doc", "xml", DmsType(T.NCLOB)),
+                                          SourceColumn("at", "datetimeoffset(3)", DmsType(T.WSTRING, length=34)),
+                                          SourceColumn("uid", "uniqueidentifier", DmsType(T.STRING, length=36)),
+                                          SourceColumn("node", "hierarchyid", DmsType(T.WSTRING, length=250)),
+                                          SourceColumn("area", "geography", DmsType(T.CLOB)),
+                                          SourceColumn("code", "varbinary(16)", DmsType(T.BYTES, length=16))),
+                         primary_key=("id",))
     plan = identity_plan(source, TARGET, source_engine="sqlserver")
-    assert input_sizes(plan) == [None, (-3, 0, 0), (-9, 0, 0)]
+    assert input_sizes(plan) == [None, (-3, 0, 0), (-9, 0, 0), (-9, 34, 0), (-9, 36, 0), (-9, 4000, 0),
+                                 (-9, 0, 0), None]

@@ -19,19 +19,23 @@ from .sqltext import qualified
 from .statements import identity_insert, insert_statement, rows_per_insert
 from .values import for_sqlserver
 
-# ODBC SQL types for setinputsizes: (max) columns must not be sized from their first value,
-# or pyodbc's parameter arrays reserve (or truncate to) the wrong width.
+# ODBC SQL types for setinputsizes. (max) columns must not be sized from their first value, or pyodbc's
+# parameter arrays reserve (or cut to) the wrong width; columns whose values travel as text (datetimeoffset,
+# uniqueidentifier, the CLR types read through ToString()) are bound as text for the server to convert,
+# instead of as the type the driver describes, which pyodbc cannot fill from a str.
 SQL_WVARCHAR = -9
 SQL_VARBINARY = -3
-_MAX_TEXT = ("nvarchar(max)", "varchar(max)", "xml")
+_TEXT_SIZES = {"nvarchar(max)": 0, "varchar(max)": 0, "xml": 0, "geography": 0, "geometry": 0,
+               "hierarchyid": 4000, "uniqueidentifier": 36, "datetimeoffset": 34}
 
 
 def input_sizes(plan: TablePlan) -> list[tuple[int, int, int] | None]:
     sizes: list[tuple[int, int, int] | None] = []
     for column in plan.columns:
         target = column.target_type.lower()
-        if target in _MAX_TEXT:
-            sizes.append((SQL_WVARCHAR, 0, 0))
+        key = target if target in _TEXT_SIZES else target.split("(", 1)[0]
+        if key in _TEXT_SIZES:
+            sizes.append((SQL_WVARCHAR, _TEXT_SIZES[key], 0))
         elif target == "varbinary(max)":
             sizes.append((SQL_VARBINARY, 0, 0))
         else:
