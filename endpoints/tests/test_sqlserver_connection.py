@@ -170,6 +170,14 @@ def test_it_accepts_the_replication_agent_safeguard_and_refuses_exclusive_trunca
     assert "sp_repldone" in caught.value.message
 
 
+def test_it_logs_in_with_a_password_and_refuses_kerberos():
+    assert settings(_with("?authenticationMethod=password"))
+    with pytest.raises(EngineError) as caught:
+        settings(_with("?authenticationMethod=kerberos"))
+    assert caught.value.kind is ErrorKind.UNSUPPORTED and "SQL Server authentication" in caught.value.message
+    assert settings(_with("?controlTablesFileGroup=DMS_FG")).control_filegroup == "DMS_FG"
+
+
 def test_it_refuses_backup_only_log_access():
     with pytest.raises(EngineError) as caught:
         settings(_with("?tlogAccessMode=BackupOnly"))

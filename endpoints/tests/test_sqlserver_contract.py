@@ -192,6 +192,10 @@ def test_it_reads_segments_that_cover_the_table_once(sqlserver_database):
     segments = [Segment(0, ("a", "b"), upper=(4, 5)), Segment(1, ("a", "b"), lower=(4, 5), include_nulls=True)]
     rows = [r for s in segments for b in engine.read(plan, s, fmt=RowFormat.PYTHON, batch_rows=7) for r in b.data]
     assert sorted(rows) == [(v // 10, v % 10) for v in range(100)]
+    split = engine.split(plan, 4)
+    assert len(split) == 4
+    rows = [r for s in split for b in engine.read(plan, s, fmt=RowFormat.PYTHON, batch_rows=7) for r in b.data]
+    assert sorted(rows) == [(v // 10, v % 10) for v in range(100)]
 
 
 def test_it_loads_identity_values_into_a_table_the_dba_created(sqlserver_database):

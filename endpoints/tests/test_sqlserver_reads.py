@@ -21,6 +21,7 @@ from endpoints.engines.plan import (
 )
 from endpoints.engines.sqlserver import SqlServerEngine
 from endpoints.engines.sqlserver.reads import SNAPSHOT_ISOLATION, segment_sql, select_statement, stream
+from endpoints.engines.sqlserver.split import bounds_query, segments
 from endpoints.engines.types import DmsType, T
 
 TARGET = SqlServerEngine(ConnectionInfo.from_url("mssql://dms@target.example/shop"))
@@ -135,3 +136,21 @@ def test_it_cuts_lob_values_in_limited_lob_mode_and_counts_them():
     assert batches[0].notes == {"lob_truncated": 1}
     full = identity_plan(table, TARGET, lob=LobSettings(LobMode.FULL))
     assert list(stream(FakeCursor([(1, "abcdef")]), "SELECT ...", [], full, batch_rows=10))[0].data == [(1, "abcdef")]
+
+
+def test_it_splits_a_table_at_the_highest_key_of_each_tile():
+    assert bounds_query(PLAN) == (
+        "WITH [tiles] AS (SELECT [id], [line], NTILE(?) OVER (ORDER BY [id], [line]) AS [__tile] "
+        "FROM [dbo].[order]]s] WHERE [id] IS NOT NULL AND [line] IS NOT NULL),\n"
+        "[tops] AS (SELECT [id], [line], [__tile], ROW_NUMBER() OVER (PARTITION BY [__tile] ORDER BY [id] DESC, "
+        "[line] DESC) AS [__rank] FROM [tiles])\n"
+        "SELECT [id], [line] FROM [tops] WHERE [__rank] = 1 ORDER BY [__tile];")
+
+
+def test_it_turns_tile_tops_into_segments_covering_every_key_once():
+    assert segments(("id",), [(10,), (20,), (30,)]) == (
+        Segment(0, ("id",), upper=(10,)),
+        Segment(1, ("id",), lower=(10,), upper=(20,)),
+        Segment(2, ("id",), lower=(20,), include_nulls=True))
+    assert segments(("id",), [(10,)]) == ()
+    assert segments(("id",), []) == ()

@@ -131,6 +131,11 @@ def test_it_gives_the_control_tables_the_dms_columns():
         assert f"[{name}]" in history
 
 
+def test_it_puts_the_control_tables_on_the_filegroup_asked_for():
+    statements = control_table_statements("dbo", "DMS]FG")
+    assert all(s.endswith("\n) ON [DMS]]FG];") for s in statements[1:])
+
+
 # ---- row statements ------------------------------------------------------------------------------
 
 def test_it_inserts_with_plain_markers_for_parameter_arrays():

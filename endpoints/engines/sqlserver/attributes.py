@@ -35,6 +35,9 @@ EXTRA_ATTRIBUTES = MappingProxyType({
     "useBcpFullLoad": "Accepted for DMS compatibility; bulk loads always use parameter arrays "
                       "(fast_executemany) or multi-row INSERT, never bcp.",
     "executeTimeout": "Seconds a catalog or control statement may run before it is cancelled (default 60; 0: none).",
+    "controlTablesFileGroup": "Target: the filegroup the control tables (awsdms_*) are created on (default: the "
+                              "database's default filegroup).",
+    "authenticationMethod": "password (the default, SQL Server authentication); kerberos is not supported.",
     "odbcDriver": "The ODBC driver to use (a name from odbcinst.ini or a library path) instead of the automatic "
                   "choice: ODBC Driver 18/17 for SQL Server, else FreeTDS.",
 })
@@ -55,12 +58,14 @@ class Settings:
     snapshot_isolation: bool = False
     execute_timeout: float = DEFAULT_EXECUTE_TIMEOUT
     odbc_driver: str | None = None
+    control_filegroup: str | None = None
 
 
 def settings(conn: ConnectionInfo) -> Settings:
     """Read and check the endpoint's attributes; a refused or malformed one raises CONFIGURATION/UNSUPPORTED."""
     _refuse_log_backups(conn)
     _check_safeguard(conn)
+    _check_authentication(conn)
     return Settings(
         multi_subnet_failover=conn.flag("multiSubnetFailover"),
         read_only_intent=_intent(conn),
@@ -71,6 +76,7 @@ def settings(conn: ConnectionInfo) -> Settings:
         snapshot_isolation=conn.flag("snapshotIsolation"),
         execute_timeout=_number(conn, "executeTimeout", DEFAULT_EXECUTE_TIMEOUT, minimum=0),
         odbc_driver=(conn.attr("odbcDriver") or "").strip() or None,
+        control_filegroup=(conn.attr("controlTablesFileGroup") or "").strip() or None,
     )
 
 
@@ -101,6 +107,17 @@ def _check_safeguard(conn: ConnectionInfo) -> None:
                           "RELY_ON_SQL_SERVER_REPLICATION_AGENT.", kind=ErrorKind.UNSUPPORTED)
     raise EngineError(f"Extra connection attribute safeguardPolicy={policy!r} is not valid: use "
                       f"{SAFEGUARD_ACCEPTED}.", kind=ErrorKind.CONFIGURATION)
+
+
+def _check_authentication(conn: ConnectionInfo) -> None:
+    method = (conn.attr("authenticationMethod") or "password").strip().lower()
+    if method == "kerberos":
+        raise EngineError("Extra connection attribute authenticationMethod=kerberos is not supported: this engine "
+                          "logs in with SQL Server authentication. Use a SQL Server login and password.",
+                          kind=ErrorKind.UNSUPPORTED)
+    if method != "password":
+        raise EngineError(f"Extra connection attribute authenticationMethod={method!r} is not valid: use password.",
+                          kind=ErrorKind.CONFIGURATION)
 
 
 def _intent(conn: ConnectionInfo) -> bool:

@@ -71,10 +71,13 @@ def add_key_statement(plan: TablePlan) -> str | None:
     return f"{guard}\nALTER TABLE {name} ADD {key_clause(plan)};"
 
 
-def control_table_statements(schema: str = DEFAULT_CONTROL_SCHEMA) -> list[str]:
-    """The control schema and every control table, each created only when missing."""
+def control_table_statements(schema: str = DEFAULT_CONTROL_SCHEMA, filegroup: str | None = None) -> list[str]:
+    """The control schema and every control table, each created only when missing (on `filegroup`:
+    DMS's ControlTablesFileGroup)."""
     statements = [create_schema(schema)]
     for table in CONTROL_TABLES:
         create = sql(f"control_{table}").format(table=qualified(schema, table))
+        if filegroup:
+            create = create.removesuffix(";") + f" ON {quote(filegroup)};"
         statements.append(f"IF {object_id(schema, table)} IS NULL\n{create}")
     return statements

@@ -11,7 +11,7 @@ from ..catalog import SourceColumn, SourceTable
 from ..errors import EngineError, ErrorKind
 from ..plan import PrepMode, Segment, TablePlan
 from ..types import DmsType
-from . import ddl, load, typemap
+from . import ddl, load, split, typemap
 from .attributes import EXTRA_ATTRIBUTES, settings
 from .catalog import fetch_dicts, read_catalog
 from .cdc_setup import build_instances, by_table, capture_changes, missing_statements, require_cdc
@@ -77,6 +77,14 @@ class SqlServerEngine(Engine):
                 cursor.execute(SNAPSHOT_ISOLATION)
             yield from stream(cursor, statement, params, plan, batch_rows)
 
+    def split(self, plan: TablePlan, parts: int) -> tuple[Segment, ...]:
+        if parts < 2 or not plan.source_key:
+            return ()
+        doing = f"splitting table {plan.source_schema}.{plan.source_table}"
+        with session(self.conn, doing, autocommit=True, statement_timeout=0) as connection:
+            tops = connection.cursor().execute(split.bounds_query(plan), parts).fetchall()
+        return split.segments(plan.source_key, [tuple(t) for t in tops])
+
     # -- full load: target side ---------------------------------------------------------------
     def prepare_table(self, plan: TablePlan, mode: PrepMode, *, create_key: bool = True) -> None:
         doing = f"preparing table {plan.target_schema}.{plan.target_table}"
@@ -100,9 +108,10 @@ class SqlServerEngine(Engine):
             connection.cursor().execute(statement)
 
     def create_control_tables(self, schema: str = ddl.DEFAULT_CONTROL_SCHEMA) -> None:
+        filegroup = settings(self.conn).control_filegroup
         with session(self.conn, f"creating the control tables in schema {schema}", autocommit=True) as connection:
             cursor = connection.cursor()
-            for statement in ddl.control_table_statements(schema):
+            for statement in ddl.control_table_statements(schema, filegroup):
                 cursor.execute(statement)
 
     # -- change data capture: source side (the capture loop arrives with the stream) ----------
