@@ -31,7 +31,8 @@ _PARSE_CHANGING_MODES = {"NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "PIPES_AS_CONCAT
 
 def connect(conn: ConnectionInfo, *, timeout: float = 10.0, read_timeout: float | None = None,
             database: str | None = None, use_database: bool = True, local_infile: bool = False,
-            autocommit: bool = True, run_scripts: bool = True) -> Connection:
+            autocommit: bool = True, run_scripts: bool = True, conv: dict | None = None,
+            connection_class: type[Connection] = Connection) -> Connection:
     """An open connection, session prepared; raises EngineError (never a PyMySQL error).
 
     `read_timeout` bounds every wait for the server (None: no bound, for long streaming
@@ -50,10 +51,11 @@ def connect(conn: ConnectionInfo, *, timeout: float = 10.0, read_timeout: float 
         "write_timeout": read_timeout,
         "autocommit": autocommit,
         "local_infile": local_infile,
+        **({"conv": conv} if conv is not None else {}),
         **ssl_options(conn),
     }
     try:
-        raw = pymysql.connect(**kwargs)
+        raw = connection_class(**kwargs)
     except (pymysql.MySQLError, OSError) as exc:
         raise translate(exc, conn) from None
     try:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import ClassVar
 
-from ..base import ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat
+from ..base import ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat, Snapshot
 from ..catalog import SourceColumn, SourceTable
-from ..errors import EngineError, ErrorKind
+from ..errors import EngineError
 from ..plan import PrepMode, Segment, TablePlan
 from ..types import DmsType
+from . import catalog, control, ddl, reader, snapshot, split, typemap, writer
 from .attributes import EXTRA_ATTRIBUTES
-from .connection import connect, server_label
+from .connection import connect, server_label, session
 from .errors import translate
 from .readiness import cdc_warnings
+from .snapshot import PositionSnapshot, snapshot_position
 
 
 class MySQLEngine(Engine):
@@ -44,22 +47,56 @@ class MySQLEngine(Engine):
         return self.conn.database
 
     def list_tables(self, schemas: Iterable[str] | None = None) -> list[SourceTable]:
-        raise _not_yet("listing tables")
+        with session(self.conn, "reading the catalog") as raw:
+            return catalog.list_tables(raw, schemas)
 
     def target_type(self, dms_type: DmsType, source: SourceColumn | None, source_engine: str | None) -> str:
-        raise _not_yet("mapping types")
+        return typemap.target_type(dms_type, source, source_engine)
 
-    # -- full load ----------------------------------------------------------------------------
+    # -- full load: source side ----------------------------------------------------------------------------
+    def source_formats(self, plan: TablePlan) -> tuple[RowFormat, ...]:
+        if plan.passthrough:
+            return (RowFormat.PG_COPY_TEXT, RowFormat.PYTHON)
+        return (RowFormat.PYTHON,)
+
+    @contextmanager
+    def open_snapshot(self) -> Iterator[Snapshot | None]:
+        """A position only (token None): MySQL snapshots cannot be shared, so each read() takes
+        its own and reports its position on its first batch; see snapshot.py."""
+        with session(self.conn, "reading the binary log position", autocommit=False) as raw:
+            position = snapshot_position(raw)
+        yield PositionSnapshot(position)
+
     def read(self, plan: TablePlan, segment: Segment | None, *, fmt: RowFormat, batch_rows: int,
              snapshot: str | None = None) -> Iterator[RowBatch]:
-        raise _not_yet("reading")
+        return reader.read(self.conn, plan, segment, fmt=fmt, batch_rows=batch_rows)
 
+    def split(self, plan: TablePlan, parts: int) -> tuple[Segment, ...]:
+        with session(self.conn, f"splitting {plan.source.qualified}") as raw:
+            return split.split(raw, plan, parts)
+
+    # -- full load: target side ---------------------------------------------------------------
     def prepare_table(self, plan: TablePlan, mode: PrepMode, *, create_key: bool = True) -> None:
-        raise _not_yet("preparing tables")
+        database = ddl.target_database(self.conn, plan)
+        with session(self.conn, f"preparing target table {database}.{plan.target_table}", use_database=False,
+                     read_timeout=None) as raw:
+            ddl.prepare_table(raw, database, plan, mode, create_key=create_key)
 
     def load(self, plan: TablePlan, batches: Iterable[RowBatch], *, commit_rows: int) -> LoadResult:
-        raise _not_yet("loading")
+        return writer.load(self.conn, plan, batches, commit_rows=commit_rows)
 
+    def finish_table(self, plan: TablePlan) -> None:
+        database = ddl.target_database(self.conn, plan)
+        with session(self.conn, f"adding the key of {database}.{plan.target_table}", use_database=False,
+                     read_timeout=None) as raw:
+            ddl.finish_table(raw, database, plan)
 
-def _not_yet(what: str) -> EngineError:
-    return EngineError(f"The MySQL engine does not support {what} yet.", kind=ErrorKind.UNSUPPORTED)
+    def ensure_control_tables(self, schema: str = control.DEFAULT_CONTROL_SCHEMA) -> None:
+        """The DMS control tables and our checkpoint table in `schema` (a database)."""
+        with session(self.conn, f"creating the control tables in {schema}", use_database=False) as raw:
+            control.ensure_control_tables(raw, schema or control.DEFAULT_CONTROL_SCHEMA)
+
+    # -- positions ----------------------------------------------------------------------------
+    def position_key(self, position: str) -> tuple:
+        return snapshot.position_key(position)
+

@@ -6,10 +6,13 @@ from collections.abc import Iterable
 
 
 def quote(name: str) -> str:
-    """A MySQL identifier in backticks, embedded backticks doubled."""
+    """A MySQL identifier in backticks, embedded backticks doubled.
+
+    '%' is doubled too, because PyMySQL %-formats statement text: statements holding quoted
+    names are therefore always executed with a parameter tuple (possibly empty)."""
     if "\x00" in name:
         raise ValueError(f"identifier {name!r} contains a NUL character")
-    return "`" + name.replace("`", "``") + "`"
+    return "`" + name.replace("`", "``").replace("%", "%%") + "`"
 
 
 def qualified(schema: str, table: str) -> str:
@@ -67,3 +70,10 @@ def _quoted_end(script: str, start: int) -> int:
             return i + 1
         i += 1
     return len(script)
+
+
+def select_from(expressions: str, schema: str, table: str, where: str = "", *, partition: str | None = None) -> str:
+    """SELECT <expressions> FROM `schema`.`table` [PARTITION (`p`)] <where>: expressions and where
+    are built from quoted names and %s placeholders only."""
+    source = qualified(schema, table) + (f" PARTITION ({quote(partition)})" if partition else "")
+    return f"SELECT {expressions} FROM {source}{where}"  # noqa: S608 - names quoted

@@ -1,0 +1,103 @@
+"""SELECT expressions that make the server write PostgreSQL COPY text lines itself.
+
+PyMySQL parses every column of every row in pure Python; one column per row holding
+the finished line is several times faster (see README figures in the reader).
+COPY text format (PostgreSQL docs, COPY "Text Format"): columns separated by a tab,
+NULL written as \\N, and backslash, newline, carriage return and tab inside a value
+written as \\\\, \\n, \\r, \\t. bytea goes in hex form (\\x...), its backslash doubled.
+
+Changes DMS makes to values are counted, not silent: a zero or invalid date becomes
+\\N and bumps @dms_zero; a LOB cut to the limited-mode size bumps @dms_lob. The
+reader reads both user variables once the result is complete.
+"""
+
+from __future__ import annotations
+
+from ..catalog import SourceColumn
+from ..types import DmsType, T
+from .sqltext import quote
+
+ZERO_VAR = "@dms_zero"
+LOB_VAR = "@dms_lob"
+RESET_COUNTERS = f"SET {ZERO_VAR} = 0, {LOB_VAR} = 0"
+READ_COUNTERS = f"SELECT {ZERO_VAR}, {LOB_VAR}"
+
+# SQL string literals (the session never has NO_BACKSLASH_ESCAPES, see connection.py).
+_NULL = r"'\\N'"  # the two characters \N
+_HEX_PREFIX = r"'\\\\x'"  # \\x: COPY turns it into \x, which bytea reads as hex
+_PLAIN_TEXT_NATIVE = ("time", "uuid", "inet4", "inet6", "year")  # never hold \, tab, CR or LF
+
+
+def line_expression(columns: list[SourceColumn], lob_limit: int | None) -> str:
+    """One expression giving the COPY text line (without its newline) for `columns`, in order."""
+    fields = [field_expression(c, lob_limit) for c in columns]
+    return "CONCAT_WS('\\t', " + ", ".join(fields) + ")"
+
+
+def field_expression(column: SourceColumn, lob_limit: int | None) -> str:
+    """The COPY text of one column; never NULL (CONCAT_WS would drop the field)."""
+    dms_type = column.dms_type
+    assert dms_type is not None, "unsupported columns are never read"
+    name = quote(column.name)
+    limit = lob_limit if dms_type.is_lob else None
+    if dms_type.name in (T.DATE, T.DATETIME):
+        return _date(name)
+    if dms_type.name is T.BOOLEAN:
+        return f"CASE WHEN {name} IS NULL THEN {_NULL} WHEN {name} <> 0 THEN 't' ELSE 'f' END"
+    if dms_type.name in (T.BYTES, T.BLOB):
+        expression = _binary(name, column, dms_type, limit)
+    elif dms_type.name in (T.STRING, T.WSTRING, T.CLOB, T.NCLOB):
+        expression = _text(name, column, limit)
+    else:  # numbers: the server's own text form is what PostgreSQL reads
+        expression = name
+    return f"IFNULL({expression}, {_NULL})" if column.nullable else expression
+
+
+def _date(name: str) -> str:
+    # Adding zero days gives NULL for zero, zero-in-date, year-0 and invalid dates: exactly the
+    # values PostgreSQL (and Python) refuse. Those become \N and are counted; a NULL stays \N.
+    return (f"COALESCE({name} + INTERVAL 0 DAY, IF({name} IS NULL, {_NULL}, "
+            f"CONCAT({_NULL}, LEFT({ZERO_VAR} := {ZERO_VAR} + 1, 0))))")
+
+
+def _binary(name: str, column: SourceColumn, dms_type: DmsType, limit: int | None) -> str:
+    if column.native_type.lower().startswith("bit"):
+        # HEX of a BIT value drops leading zero bytes; pad back to ceil(n/8) bytes.
+        return f"CONCAT({_HEX_PREFIX}, LPAD(HEX({name}), {2 * (dms_type.length or 1)}, '0'))"
+    if limit is not None:
+        cut = f"CONCAT(LEFT({name}, {int(limit)}), LEFT({LOB_VAR} := {LOB_VAR} + 1, 0))"
+        value = f"IF(LENGTH({name}) > {int(limit)}, {cut}, {name})"
+        return f"CONCAT({_HEX_PREFIX}, HEX({value}))"
+    return f"CONCAT({_HEX_PREFIX}, HEX({name}))"
+
+
+def _text(name: str, column: SourceColumn, limit: int | None) -> str:
+    # No CONVERT(... USING utf8mb4) on the way: when a column of another character set meets
+    # the utf8mb4 literals in CONCAT_WS the Unicode side wins, and the server sends utf8mb4.
+    if column.native_type.lower().split("(")[0] in _PLAIN_TEXT_NATIVE:
+        return name
+    return escape(_text_cut(name, int(limit)) if limit is not None else name)
+
+
+def escape(value: str) -> str:
+    r"""Backslash first, then tab, newline and carriage return as \t, \n, \r."""
+    return (rf"REPLACE(REPLACE(REPLACE(REPLACE({value}, '\\', '\\\\'), '\t', '\\t'), "
+            rf"'\n', '\\n'), '\r', '\\r')")
+
+
+def _text_cut(name: str, limit: int) -> str:
+    """The column cut to at most `limit` UTF-8 bytes, at a character boundary, counted in @dms_lob.
+
+    The prefix of L bytes ends on a character boundary when byte L+1 is not a UTF-8
+    continuation byte (10xxxxxx); a character has at most 4 bytes, so L is limit..limit-3."""
+    text = f"CONVERT({name} USING utf8mb4)"
+    raw = f"CAST({text} AS BINARY)"
+
+    def starts_char(position: int) -> str:
+        return f"(ASCII(SUBSTRING({raw}, {position}, 1)) & 192) <> 128"
+
+    length = (f"CASE WHEN {starts_char(limit + 1)} THEN {limit} WHEN {starts_char(limit)} THEN {limit - 1} "
+              f"WHEN {starts_char(limit - 1)} THEN {limit - 2} ELSE {limit - 3} END")
+    cut = f"CONCAT(CONVERT(LEFT({raw}, {length}) USING utf8mb4), LEFT({LOB_VAR} := {LOB_VAR} + 1, 0))"
+    # LENGTH counts the column's own bytes; only a value that may pass the limit is converted to count.
+    return f"IF(LENGTH({name}) * 4 > {limit} AND LENGTH({text}) > {limit}, {cut}, {name})"
