@@ -94,7 +94,8 @@ RULES: tuple[Rule, ...] = (
     _rule(ErrorKind.TLS, "The TLS handshake with SQL Server at {server} failed ({detail}). verify-ca and "
           "verify-full need the server certificate's CA in this machine's trust store (update-ca-certificates) "
           "and, for verify-full, a certificate matching the host name; use SSL mode require to encrypt without "
-          "checking the certificate.", pattern=r"SSL Provider|SSL routines|certificate|SSL Security|TLS|handshake"),
+          "checking the certificate.", pattern=r"SSL Provider|SSL routines|certificate|SSL Security|TLS|handshake",
+          when="connect"),
     _rule(ErrorKind.TIMEOUT, "No answer from SQL Server at {server} within the login timeout ({detail}). Check "
           "the host and the port (1433 unless the instance listens elsewhere; named instances have their own "
           "port) and any firewall or security group in between.",
