@@ -20,6 +20,7 @@ from ..types import T
 from . import sqlbuild
 from .catalog import column_types
 from .connection import connect, translate_error
+from .prefetch import prefetched
 from .values import CopyLobField, read_expression, truncate_copy_line, truncate_value, value_size
 
 CURSOR_NAME = "dms_full_load"
@@ -28,6 +29,13 @@ CONNECT_TIMEOUT = 30.0
 
 def read(conninfo: ConnectionInfo, plan: TablePlan, segment: Segment | None, *, fmt: RowFormat,
          batch_rows: int, snapshot: str | None = None) -> Iterator[RowBatch]:
+    """Batches of the plan's rows; the next batch is read while the caller writes the current one."""
+    return prefetched(_read(conninfo, plan, segment, fmt=fmt, batch_rows=batch_rows, snapshot=snapshot),
+                      name=f"dms-read-{plan.source_schema}.{plan.source_table}")
+
+
+def _read(conninfo: ConnectionInfo, plan: TablePlan, segment: Segment | None, *, fmt: RowFormat,
+          batch_rows: int, snapshot: str | None) -> Iterator[RowBatch]:
     where = f"reading table {plan.source_schema}.{plan.source_table}"
     conn = connect(conninfo, timeout=CONNECT_TIMEOUT)
     try:
