@@ -2,7 +2,8 @@
 
 PYTHON batches come from a server-side cursor; PG_COPY_TEXT batches (passthrough
 plans) come from COPY (SELECT ...) TO STDOUT as whole lines in target column order.
-Either way at most one batch is held in memory.
+The next batch is read in a helper thread while the caller writes the current one
+(prefetch.py), so at most two batches exist at any time.
 """
 
 from __future__ import annotations
