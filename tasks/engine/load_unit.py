@@ -57,7 +57,8 @@ def load_unit(source_info: ConnectionInfo, target_info: ConnectionInfo, unit: Lo
     target = get_engine(target_info.engine)(target_info)
     started = time.monotonic()
     fmt = choose_format(source, target, unit.plan)
-    batches = source.read(unit.plan, unit.segment, fmt=fmt, batch_rows=commit_rate, snapshot=snapshot)
+    reads = source.read(unit.plan, unit.segment, fmt=fmt, batch_rows=commit_rate, snapshot=snapshot)
+    batches = reads
     seen = _FirstPosition()
     batches = seen.watch(batches)
     if fmt is RowFormat.PYTHON:
@@ -67,10 +68,17 @@ def load_unit(source_info: ConnectionInfo, target_info: ConnectionInfo, unit: Lo
     try:
         result: LoadResult = target.load(unit.plan, batches, commit_rows=commit_rate)
     finally:
+        _close(reads)  # a failed load must not leave the reader (and its connection) waiting
         source.close()
         target.close()
     return UnitOutcome(rows=result.rows, nbytes=result.nbytes, seconds=time.monotonic() - started,
                        format=fmt.value, notes=dict(result.notes), snapshot_position=seen.position)
+
+
+def _close(iterator: Iterator[RowBatch]) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
 
 
 class _FirstPosition:
