@@ -25,7 +25,7 @@ from typing import Any
 from endpoints.engines import get_engine
 from endpoints.engines.base import Applier, Engine, TableSyncState
 from endpoints.engines.conninfo import ConnectionInfo
-from endpoints.engines.errors import EngineError
+from endpoints.engines.errors import EngineError, ErrorKind
 from endpoints.engines.plan import PrepMode, TablePlan
 
 from .apply import ApplyLoop, ApplyOptions, Checkpoint, StopRequested
@@ -148,33 +148,45 @@ class TaskRunner:
 
     # -- full-load tasks -----------------------------------------------------------------------
     def _full_load_only(self, plan: Plan, mode: StartMode) -> RunResult:
-        applier = self.target.open_applier(self._control_schema())
+        applier = self._optional_applier()
+        plans = plan.tables
         try:
-            plans = plan.tables
-            if mode is StartMode.RESUME:
+            if applier is not None and mode is StartMode.RESUME:
                 _, saved = applier.load_state(self.spec.task_id)
                 done = {key for key, st in saved.items() if st.state in ("loaded", "replicating")}
                 plans = [p for p in plans if (p.source_schema, p.source_table) not in done]
                 for p in plan.tables:
                     if (p.source_schema, p.source_table) in done:
                         self.reporter.table_state(table_key(p), TableState.COMPLETED)
-            else:
+            elif applier is not None:
                 _save(applier, self.spec.task_id, Checkpoint("full-load", start=""),
                       {(p.source_schema, p.source_table): TableSyncState(state="pending") for p in plans})
             self._log(Component.TASK_MANAGER, f"Full load of {len(plans)} table(s) starting")
 
             def loaded(table_plan: TablePlan, positions: list[str | None]) -> None:
-                key = (table_plan.source_schema, table_plan.source_table)
-                _save(applier, self.spec.task_id, Checkpoint("full-load", start=""),
-                      {key: TableSyncState(state="loaded")})
+                if applier is not None:
+                    key = (table_plan.source_schema, table_plan.source_table)
+                    _save(applier, self.spec.task_id, Checkpoint("full-load", start=""),
+                          {key: TableSyncState(state="loaded")})
 
             summary = FullLoad(self.spec.source, self.spec.target, plans, self._full_load_options(), self.reporter,
                                self._executor(), on_table_loaded=loaded, stop=self.stop).run()
         except TaskStopped:
             return RunResult("Stop Reason NORMAL")
         finally:
-            applier.close()
+            if applier is not None:
+                applier.close()
         return RunResult("Stop Reason FULL_LOAD_ONLY_FINISHED", failed_tables=summary.failed)
+
+    def _optional_applier(self) -> Applier | None:
+        """Full-load tasks record finished tables on the target when the target engine can (so a
+        resume skips them); a target without control tables simply reloads everything on resume."""
+        try:
+            return self.target.open_applier(self._control_schema())
+        except EngineError as exc:
+            if exc.kind is ErrorKind.UNSUPPORTED:
+                return None
+            raise
 
     # -- tasks with change data capture --------------------------------------------------------
     def _with_cdc(self, plan: Plan, mode: StartMode) -> RunResult:
