@@ -111,7 +111,7 @@ def test_it_maps_dms_types_to_postgresql_target_types():
     assert target_type(DmsType(T.UINT1)) == "smallint"
     assert target_type(DmsType(T.UINT2)) == "integer"
     assert target_type(DmsType(T.UINT4)) == "bigint"
-    assert target_type(DmsType(T.UINT8)) == "bigint"
+    assert target_type(DmsType(T.UINT8)) == "numeric(20,0)"
     assert target_type(DmsType(T.BLOB)) == "bytea"
     assert target_type(DmsType(T.CLOB)) == "text"
     assert target_type(DmsType(T.NCLOB)) == "text"
@@ -153,7 +153,7 @@ def test_it_strips_modifiers_from_native_type_names():
 def test_it_documents_both_directions_as_three_column_rows():
     assert ("bytea", "BLOB", "LOB: subject to the task's LOB mode") in DOC_SOURCE_ROWS
     uint8 = [row for row in DOC_TARGET_ROWS if row[0] == "UINT8"]
-    assert uint8 and uint8[0][1] == "bigint" and "9223372036854775807" in uint8[0][2]
+    assert uint8 and uint8[0][1] == "numeric(20,0)" and "9223372036854775807" in uint8[0][2]
     assert all(len(row) == 3 and all(isinstance(x, str) for x in row) for row in DOC_SOURCE_ROWS + DOC_TARGET_ROWS)
     assert {row[0] for row in DOC_TARGET_ROWS} >= {t.value for t in T}
     assert ("geometry", "not supported") == DOC_SOURCE_ROWS[-3][:2]

@@ -251,9 +251,9 @@ TARGET: dict[T, tuple[object, str, str]] = {
     T.UINT1: ("smallint", "smallint", ""),
     T.UINT2: ("integer", "integer", ""),
     T.UINT4: ("bigint", "bigint", ""),
-    # DMS's mapping; the writer refuses a row holding a larger value rather than corrupt it
-    T.UINT8: ("bigint", "bigint", "DMS mapping: a value above 9223372036854775807 fails its row; change the "
-                                  "column's data type to NUMERIC(20,0) to carry such values"),
+    # Not DMS's bigint: unsigned 64-bit values above 2**63-1 must arrive intact.
+    T.UINT8: ("numeric(20,0)", "numeric(20,0)", "DMS: bigint, which cannot hold values above "
+                                                "9223372036854775807"),
     T.BLOB: ("bytea", "bytea", ""),
     T.CLOB: ("text", "text", ""),
     T.NCLOB: ("text", "text", ""),
