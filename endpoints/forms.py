@@ -52,6 +52,7 @@ class EndpointForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.editing = self.instance.pk is not None
+        self.fields["endpoint_type"].choices = Endpoint.TYPE_CHOICES  # no blank "---------" radio
         if self.editing:
             self.fields["password"].help_text = ("Leave blank to keep the stored password."
                                                  if self.instance.has_password else "No password is stored.")

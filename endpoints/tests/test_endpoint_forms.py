@@ -126,3 +126,8 @@ def test_it_builds_the_engines_connection_info_with_the_decrypted_password():
     assert (info.engine, info.host, info.port, info.database, info.username, info.password, info.ssl_mode) == \
         ("postgres", "db.example", 5432, "app", "dms", "p@ss;word", "require")
     assert "p@ss" not in repr(info)
+
+
+def test_it_offers_exactly_source_and_target_as_endpoint_types():
+    assert list(EndpointForm().fields["endpoint_type"].choices) == [("source", "Source"), ("target", "Target")]
+    assert "endpoint_type" in _errors(endpoint_type="")
