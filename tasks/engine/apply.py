@@ -98,7 +98,7 @@ class ApplyLoop:
         self.capture_error = capture_error
         self.stop = stop
         self.caches: dict[TableKey, Spool] = {}
-        self.events: queue.Queue[tuple[TableKey, str | None, bool, bool]] = queue.Queue()
+        self.events: queue.Queue[Callable[[], None]] = queue.Queue()
         self.stop_reason_override: str | None = None
         self.applier: Applier | None = None
         self.writer: GroupWriter | None = None
@@ -114,7 +114,25 @@ class ApplyLoop:
         is exact, so cached changes at or before it are skipped; else they apply idempotently.
         drain=False only records the table as loaded (StopTaskCachedChangesNotApplied): a resume
         then applies its changes from the stream."""
-        self.events.put((key, snapshot_position, exact, drain))
+        self.events.put(lambda: self._table_loaded(key, snapshot_position, exact, drain))
+
+    def begin_reload(self, keys: list[TableKey]) -> threading.Event:
+        """Start caching these tables' changes (Reload tables). The returned event is set once the
+        applier has switched them, so a snapshot taken afterwards misses none of their changes."""
+        switched = threading.Event()
+
+        def switch() -> None:
+            for key in keys:
+                route = self.routes[key]
+                route.status = RouteStatus.LOADING
+                route.sync = TableSyncState(state="loading")
+                route.idempotent = False
+                self.reporter.table_state(key, TableState.RELOADING)
+            self._save_states_now()
+            switched.set()
+
+        self.events.put(switch)
+        return switched
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -274,10 +292,10 @@ class ApplyLoop:
     def _take_events(self) -> None:
         while True:
             try:
-                key, position, exact, drain = self.events.get_nowait()
+                event = self.events.get_nowait()
             except queue.Empty:
                 return
-            self._table_loaded(key, position, exact, drain)
+            event()
 
     def _table_loaded(self, key: TableKey, position: str | None, exact: bool, drain: bool) -> None:
         route = self.routes[key]

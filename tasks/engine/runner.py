@@ -294,6 +294,43 @@ class TaskRunner:
             return "Stop Reason STOPPED_AFTER_CACHED_EVENTS"
         return None
 
+    def reload_tables(self, keys: list[TableKey]) -> threading.Thread:
+        """Reload these tables while the others keep replicating (DMS ReloadTables): their changes are
+        cached from now on, they are loaded again under a fresh snapshot, then their cache drains.
+        Runs on its own thread, returned so callers may wait; failures mark the table Table error."""
+        if self.loop is None or not self.loop_thread.is_alive():
+            raise EngineError("Reload tables needs a running task with change data capture.",
+                              kind=ErrorKind.UNSUPPORTED)
+        unknown = [k for k in keys if k not in self.loop.routes]
+        if unknown:
+            raise EngineError(f"Cannot reload {', '.join(map(str, unknown))}: not a table of this task.",
+                              kind=ErrorKind.SCHEMA)
+        thread = threading.Thread(target=self._reload, args=(list(keys),), name="reload", daemon=True)
+        thread.start()
+        return thread
+
+    def _reload(self, keys: list[TableKey]) -> None:
+        switched = self.loop.begin_reload(keys)
+        while not switched.wait(0.5):
+            if not self.loop_thread.is_alive():
+                return
+        plans = [self.loop.routes[k].plan for k in keys]
+        self._log(Component.TASK_MANAGER, f"Reloading {', '.join(map(str, keys))}")
+        try:
+            start = self.loop.checkpoint.resume_from
+            with self.source.begin_capture(self.spec.task_id, [p.source for p in plans], start=start,
+                                           with_snapshot=True) as cap:
+                def loaded(table_plan: TablePlan, positions: list[str | None]) -> None:
+                    position, exact = _loaded_position(cap.snapshot, cap.snapshot_position, positions, self.source)
+                    self.loop.table_loaded(table_key(table_plan), position, exact)
+
+                FullLoad(self.spec.source, self.spec.target, plans, self._full_load_options(), self.reporter,
+                         self._executor(), snapshot=cap.snapshot, on_table_loaded=loaded, stop=self.stop).run()
+        except (EngineError, TaskStopped) as exc:
+            for key in keys:
+                self.reporter.table_state(key, TableState.ERROR, message=f"Reload failed: {exc}")
+                self.loop.routes[key].status = RouteStatus.SUSPENDED
+
     def _replicate(self) -> RunResult:
         """Ongoing replication until a stop or an error."""
         while self.loop_thread.is_alive():
