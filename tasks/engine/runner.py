@@ -193,10 +193,10 @@ class TaskRunner:
         spec = self.spec
         applier = self.target.open_applier(self._control_schema())
         try:
-            if mode is not StartMode.RESUME:
-                self.source.end_capture(spec.task_id)  # a fresh start recreates the task's slot, as DMS does
             saved_checkpoint, saved_tables = applier.load_state(spec.task_id)
             resume = mode is StartMode.RESUME and saved_checkpoint is not None
+            if not resume:  # a fresh start (or a resume of a run that never checkpointed) starts over
+                self.source.end_capture(spec.task_id)  # and recreates the task's slot, as DMS does
             routes = self._routes(plan, saved_tables if resume else {})
             needs_load = [r.plan for r in routes.values() if r.status is RouteStatus.PENDING]
             start = Checkpoint.loads(saved_checkpoint).resume_from if resume else self._start_position()
