@@ -1,0 +1,305 @@
+"""The PostgreSQL change stream: pgoutput over a psycopg2 logical replication connection.
+
+`read()` turns the stream's messages into committed transactions of the selected tables,
+handed over in pieces of at most TRANSACTION_PIECE changes (a million-row transaction is
+never held whole). A transaction's position is its commit LSN, known from Begin
+(final_lsn), so every piece carries it.
+
+Acknowledgements arrive from the applier's thread; the read loop turns them into
+feedback: the flush position sent is the end of the acknowledged commit record (its
+Commit message's end_lsn), so PostgreSQL does not send that transaction again, and
+the slot's confirmed_flush_lsn / restart_lsn move on.
+
+On an idle stream the position follows the server's WAL end (keepalives), kept one
+byte short of it: it then sorts after every commit already streamed and before any
+commit still to come, so the runner can checkpoint and acknowledge it safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+import psycopg2
+
+from ..base import TRANSACTION_PIECE, ChangeStream, Op, RowChange, Transaction
+from ..catalog import SourceTable
+from ..conninfo import ConnectionInfo
+from ..errors import EngineError, ErrorKind
+from . import pgoutput as pg
+from .connection import connect, translate_error
+from .heartbeat import Heartbeat, heartbeat_period
+from .lsn import format_lsn, parse_lsn
+from .relations import Described, RelationCache
+from .replication import CaptureNames, capture_names, open_replication, replication_error
+from .typemap import MappingOptions
+
+log = logging.getLogger(__name__)
+
+# psycopg2 sends a status update at least this often (seconds) even when nothing is acknowledged.
+STATUS_INTERVAL = 5.0
+# Acknowledgements are sent to the server at most this often (seconds); they only ever move forward.
+FEEDBACK_INTERVAL = 0.5
+# Longest wait on the socket before housekeeping (feedback, heartbeat) runs again.
+POLL_SECONDS = 1.0
+# Commit positions whose end_lsn is remembered for acknowledgement; older ones fall back to position + 1,
+# which confirms the same transactions.
+REMEMBERED_COMMITS = 50_000
+
+
+class _Open:
+    """The transaction being read: what Begin said, and the changes of the current piece."""
+
+    __slots__ = ("xid", "position", "commit_time", "changes", "pieces", "nbytes")
+
+    def __init__(self, begin: pg.Begin):
+        self.xid = str(begin.xid)
+        self.position = format_lsn(begin.final_lsn)
+        self.commit_time = begin.commit_time
+        self.changes: list[RowChange] = []
+        self.pieces = 0
+        self.nbytes = 0
+
+    def piece(self, complete: bool) -> Transaction:
+        txn = Transaction(self.xid, self.position, self.commit_time, self.changes, source_bytes=self.nbytes,
+                          complete=complete)
+        self.changes, self.nbytes = [], 0
+        self.pieces += 1
+        return txn
+
+
+class PgChangeStream(ChangeStream):
+    def __init__(self, conninfo: ConnectionInfo, names: CaptureNames, tables: Sequence[SourceTable], start: str,
+                 *, confirmed: str | None, server_version: int):
+        self.conninfo = conninfo
+        self.names = names
+        self.read_changes = 0
+        self.read_bytes = 0
+        self._position_lsn = parse_lsn(start)
+        self._position = format_lsn(self._position_lsn)
+        self._open: _Open | None = None
+        self._ends: OrderedDict[int, int] = OrderedDict()  # commit LSN -> end of its commit record
+        self._ack: str | None = None  # written by acknowledge() on the applier's thread
+        self._ack_seen: str | None = None
+        self._flushed = parse_lsn(confirmed) if confirmed else 0
+        self._feedback_due = False
+        self._last_feedback = 0.0
+        self._catalog_conn: psycopg.Connection | None = None
+        self._relations = RelationCache(tables, MappingOptions.from_conninfo(conninfo), self._catalog)
+        period = heartbeat_period(conninfo)
+        self._heartbeat = Heartbeat(conninfo, period) if period else None
+        # Logical messages (PostgreSQL 14+) let a heartbeat transaction move the position by itself.
+        messages = self._heartbeat is not None and server_version >= 140000
+        self._conn = open_replication(conninfo, no_sender_timeout=server_version >= 120000)
+        self._cursor = self._conn.cursor()
+        options = {"proto_version": "1", "publication_names": ",".join(_quoted(n) for n in names.publications)}
+        if messages:
+            options["messages"] = "true"
+        try:
+            self._cursor.start_replication(slot_name=names.slot, decode=False, start_lsn=self._position_lsn,
+                                           options=options, status_interval=STATUS_INTERVAL)
+        except psycopg2.Error as exc:
+            self._conn.close()
+            raise replication_error(exc, conninfo, doing=f"starting replication from slot {names.slot}") from None
+        log.info("Streaming slot %s (publications %s) from %s", names.slot, ", ".join(names.publications),
+                 self._position)
+
+    # -- ChangeStream ---------------------------------------------------------------------------
+    @property
+    def position(self) -> str:
+        return self._position
+
+    def acknowledge(self, position: str) -> None:
+        self._ack = position  # a single assignment: safe from any thread; read() sends it
+
+    def read(self, timeout: float) -> Transaction | None:
+        deadline = time.monotonic() + timeout
+        cursor = self._cursor
+        while True:
+            now = time.monotonic()
+            self._housekeeping(now)
+            try:
+                message = cursor.read_message()
+            except psycopg2.Error as exc:
+                raise replication_error(exc, self.conninfo, doing=f"streaming from slot {self.names.slot}") from None
+            if message is None:
+                if self._open is None:
+                    self._follow_wal_end(cursor.wal_end)
+                remaining = deadline - now
+                if remaining <= 0:
+                    return None
+                self._wait(min(remaining, POLL_SECONDS))
+                continue
+            payload = message.payload
+            self.read_bytes += len(payload)
+            piece = self._handle(payload)
+            if piece is not None:
+                return piece
+            if time.monotonic() > deadline:
+                return None  # a long run of messages with nothing for us: let the caller check its stop flag
+
+    def close(self) -> None:
+        for closing in (self._conn.close, self._close_catalog):
+            try:
+                closing()
+            except (psycopg2.Error, psycopg.Error):
+                pass
+        if self._heartbeat is not None:
+            self._heartbeat.close()
+
+    # -- messages -------------------------------------------------------------------------------
+    def _handle(self, payload: bytes) -> Transaction | None:
+        try:
+            message = pg.decode(payload)
+        except pg.DecodeError as exc:
+            raise EngineError(f"Slot {self.names.slot}: a pgoutput message could not be decoded ({exc}).",
+                              kind=ErrorKind.OTHER) from None
+        txn = self._open
+        if txn is not None:
+            txn.nbytes += len(payload)
+        kind = type(message)
+        if kind is pg.Insert or kind is pg.Update or kind is pg.Delete:
+            return self._row(txn, message)
+        if kind is pg.Begin:
+            self._open = _Open(message)
+            return None
+        if kind is pg.Commit:
+            return self._commit(message)
+        if kind is pg.RelationMessage:
+            self._relations.add(message)
+        elif kind is pg.TypeMessage:
+            self._relations.add_type(message)
+        elif kind is pg.Truncate:
+            return self._truncate(txn, message)
+        # Origin and logical messages (heartbeats) carry nothing to apply.
+        return None
+
+    def _row(self, txn: _Open | None, message: Any) -> Transaction | None:
+        described = self._relations.get(message.relid)
+        if not described.selected:
+            return None
+        if txn is None:
+            raise EngineError(f"Slot {self.names.slot}: a row change arrived outside a transaction.")
+        convert = self._relations.convert
+        if type(message) is pg.Insert:
+            change = RowChange(Op.INSERT, described.relation, after=convert(described, message.new))
+        elif type(message) is pg.Update:
+            change = RowChange(Op.UPDATE, described.relation, before=convert(described, message.old),
+                               after=convert(described, message.new))
+        else:
+            change = RowChange(Op.DELETE, described.relation, before=convert(described, message.old))
+        return self._append(txn, change)
+
+    def _truncate(self, txn: _Open | None, message: pg.Truncate) -> Transaction | None:
+        if txn is None:
+            raise EngineError(f"Slot {self.names.slot}: a TRUNCATE arrived outside a transaction.")
+        piece = None
+        for relid in message.relids:
+            described: Described = self._relations.get(relid)
+            if described.selected:
+                piece = self._append(txn, RowChange(Op.TRUNCATE, described.relation)) or piece
+        return piece
+
+    def _append(self, txn: _Open, change: RowChange) -> Transaction | None:
+        txn.changes.append(change)
+        self.read_changes += 1
+        if len(txn.changes) >= TRANSACTION_PIECE:
+            return txn.piece(complete=False)
+        return None
+
+    def _commit(self, message: pg.Commit) -> Transaction | None:
+        txn, self._open = self._open, None
+        self._ends[message.commit_lsn] = message.end_lsn
+        if len(self._ends) > REMEMBERED_COMMITS:
+            self._ends.popitem(last=False)
+        if message.commit_lsn >= self._position_lsn:
+            self._position_lsn, self._position = message.commit_lsn, format_lsn(message.commit_lsn)
+        if txn is None or (not txn.changes and not txn.pieces):
+            return None  # nothing of ours in it (a heartbeat, or a table we do not capture)
+        return txn.piece(complete=True)
+
+    # -- positions and feedback -----------------------------------------------------------------
+    def _follow_wal_end(self, wal_end: int) -> None:
+        """Between transactions, with nothing waiting: every commit before the server's WAL end was streamed."""
+        if wal_end and wal_end - 1 > self._position_lsn:
+            self._position_lsn = wal_end - 1
+            self._position = format_lsn(self._position_lsn)
+
+    def _flush_for(self, lsn: int) -> int:
+        """The flush position confirming everything up to and including the transaction at `lsn`."""
+        end = self._ends.get(lsn)
+        while self._ends:
+            first = next(iter(self._ends))
+            if first > lsn:
+                break
+            self._ends.popitem(last=False)
+        # No transaction starts between a commit record's first byte and its end: lsn + 1 confirms the same.
+        return end if end is not None else lsn + 1
+
+    def _housekeeping(self, now: float) -> None:
+        ack = self._ack
+        if ack is not None and ack is not self._ack_seen:
+            self._ack_seen = ack
+            flush = self._flush_for(parse_lsn(ack))
+            if flush > self._flushed:
+                self._flushed = flush
+                self._feedback_due = True
+        if self._feedback_due and now - self._last_feedback >= FEEDBACK_INTERVAL:
+            try:
+                self._cursor.send_feedback(write_lsn=self._flushed, flush_lsn=self._flushed,
+                                           apply_lsn=self._flushed, force=True)
+            except psycopg2.Error as exc:
+                raise replication_error(exc, self.conninfo, doing=f"confirming a position to slot "
+                                                                  f"{self.names.slot}") from None
+            self._feedback_due, self._last_feedback = False, now
+        if self._heartbeat is not None:
+            self._heartbeat.maybe_beat(now)
+
+    def _wait(self, seconds: float) -> None:
+        try:
+            select.select([self._conn], [], [], seconds)
+        except (OSError, ValueError) as exc:
+            raise EngineError(f"The replication connection to {self.conninfo.host}:{self.conninfo.port} was lost: "
+                              f"{exc}", kind=ErrorKind.CONNECTION_LOST) from None
+
+    # -- catalog --------------------------------------------------------------------------------
+    def _catalog(self) -> psycopg.Connection:
+        if self._catalog_conn is None or self._catalog_conn.closed:
+            self._catalog_conn = connect(self.conninfo, autocommit=True)
+        return self._catalog_conn
+
+    def _close_catalog(self) -> None:
+        if self._catalog_conn is not None:
+            self._catalog_conn.close()
+
+
+def open_stream(conninfo: ConnectionInfo, task_id: str, tables: Sequence[SourceTable], start: str,
+                options: Mapping[str, Any] | None = None) -> PgChangeStream:
+    """The task's stream from `start` (begin_capture prepared the slot and publications)."""
+    parse_lsn(start)
+    try:
+        with connect(conninfo, autocommit=True) as conn:
+            names = capture_names(conn, conninfo, task_id)
+            row = conn.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s",
+                               (names.slot,)).fetchone()
+            version = conn.info.server_version
+    except psycopg.Error as exc:
+        raise translate_error(exc, conninfo, doing="opening the change stream") from None
+    if row is None:
+        raise EngineError(f"Replication slot {names.slot!r} does not exist: start the task again (a fresh start "
+                          "creates it), or create the slot named by the slotName attribute.",
+                          kind=ErrorKind.CONFIGURATION)
+    if not names.publications:
+        raise EngineError(f"No publication exists for task {task_id!r}: start the task again so its "
+                          "publications are created.", kind=ErrorKind.CONFIGURATION)
+    return PgChangeStream(conninfo, names, tables, start, confirmed=row[0], server_version=version)
+
+
+def _quoted(name: str) -> str:
+    # publication_names is parsed as a list of SQL identifiers: quote each one
+    return '"' + name.replace('"', '""') + '"'
