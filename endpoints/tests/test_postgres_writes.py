@@ -284,7 +284,7 @@ def test_it_creates_the_control_tables(pg_database):
     tables = fetch(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'dms_control' "
                         "ORDER BY table_name")
     assert [t[0] for t in tables] == ["awsdms_apply_exceptions", "awsdms_history", "awsdms_status",
-                                      "awsdms_suspended_tables", "awsdms_txn_state"]
+                                      "awsdms_suspended_tables", "awsdms_table_state", "awsdms_txn_state"]
     assert _columns(url, "dms_control", "awsdms_apply_exceptions") == [
         ("task_name", "character varying", "NO"), ("table_owner", "character varying", "NO"),
         ("table_name", "character varying", "NO"), ("error_time", "timestamp without time zone", "NO"),

@@ -3,7 +3,8 @@
 Column names are PostgreSQL's lower-case spelling of DMS's (TASK_NAME -> task_name), so
 unquoted SQL written for DMS (SELECT TASK_NAME FROM awsdms_apply_exceptions) works as is.
 `awsdms_txn_state` is our checkpoint table: the applier writes the last applied source
-position there in the same transaction as the changes it covers.
+position there in the same transaction as the changes it covers, and each table's
+progress in `awsdms_table_state`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ STATUS = "awsdms_status"
 SUSPENDED_TABLES = "awsdms_suspended_tables"
 HISTORY = "awsdms_history"
 TXN_STATE = "awsdms_txn_state"
+TABLE_STATE = "awsdms_table_state"
 
 # table -> ((column, type), ...), primary key columns
 CONTROL_TABLES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
@@ -69,6 +71,17 @@ CONTROL_TABLES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] =
         ("commit_time", "timestamp without time zone"),
         ("updated_at", "timestamp without time zone NOT NULL"),
     ), ("task_name",)),
+    # Per-table progress (loading, loaded, replicating and the positions they cover), written in the
+    # same transaction as awsdms_txn_state and the data.
+    TABLE_STATE: ((
+        ("task_name", "character varying(255) NOT NULL"),
+        ("table_owner", "character varying(255) NOT NULL"),
+        ("table_name", "character varying(255) NOT NULL"),
+        ("state", "character varying(32) NOT NULL"),
+        ("snapshot_position", "text"),
+        ("applied_position", "text"),
+        ("updated_at", "timestamp without time zone NOT NULL"),
+    ), ("task_name", "table_owner", "table_name")),
 }
 
 
