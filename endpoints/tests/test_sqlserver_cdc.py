@@ -147,7 +147,11 @@ def test_it_quotes_capture_instance_names_in_the_function_name():
 def test_it_asks_sql_server_for_the_lsn_bounds_and_commit_times():
     assert sql("cdc_max_lsn").endswith("SELECT sys.fn_cdc_get_max_lsn() AS max_lsn;")
     assert sql("cdc_lsn_to_time").endswith("SELECT sys.fn_cdc_map_lsn_to_time(CAST(? AS binary(10))) AS commit_time;")
-    assert sql("cdc_time_to_lsn").endswith("SELECT sys.fn_cdc_map_time_to_lsn(N'largest less than', ?) AS lsn;")
+    assert sql("cdc_time_to_lsn").endswith(
+        "SELECT sys.fn_cdc_map_time_to_lsn(N'largest less than',\n"
+        "    DATEADD(minute, DATEPART(TZOFFSET, SYSDATETIMEOFFSET()), CAST(? AS datetime2(3)))) AS lsn;")
+    assert sql("cdc_poll").endswith("SELECT sys.fn_cdc_get_max_lsn() AS max_lsn, "
+                                    "DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) AS utc_offset_minutes;")
     assert sql("cdc_commit_times").endswith(
         "SELECT m.start_lsn, m.tran_begin_time, m.tran_end_time, m.tran_id\n"
         "FROM cdc.lsn_time_mapping AS m\n"

@@ -337,7 +337,20 @@ def test_it_translates_rejected_values_and_deadlocks():
         "'PK__orders__3213E83F'. Cannot insert duplicate key in object 'dbo.orders'. The duplicate key value is (1). "
         "(2627) (SQLExecDirectW); [01000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]The statement has "
         "been terminated. (3621)")
-    assert _translated(duplicate, "applying changes").kind is ErrorKind.DATA
+    error = _translated(duplicate, "applying inserts to dbo.orders")
+    assert error.kind is ErrorKind.DUPLICATE and error.permanent
+    assert error.message == (
+        "SQL Server at db.example:1433 already has a row with this key while applying inserts to dbo.orders: "
+        "Violation of PRIMARY KEY constraint 'PK__orders__3213E83F'. Cannot insert duplicate key in object "
+        "'dbo.orders'. The duplicate key value is (1), error 2627.")
+    unique = pyodbc.IntegrityError(
+        "23000", "[23000] [FreeTDS][SQL Server]Cannot insert duplicate key row in object 'dbo.orders' with unique "
+        "index 'ux_orders_code'. The duplicate key value is (A-1). (2601) (SQLExecDirectW)")
+    assert _translated(unique, "applying inserts to dbo.orders").kind is ErrorKind.DUPLICATE
+    null = pyodbc.IntegrityError(
+        "23000", "[23000] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Cannot insert the value NULL into "
+        "column 'name', table 'shop.dbo.orders'; column does not allow nulls. INSERT fails. (515) (SQLExecDirectW)")
+    assert _translated(null, "applying inserts to dbo.orders").kind is ErrorKind.DATA
     deadlock = pyodbc.OperationalError(
         "40001", "[40001] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Transaction (Process ID 57) was "
         "deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the "

@@ -96,7 +96,18 @@ def test_it_creates_the_control_tables_in_dbo_by_default():
     statements = control_table_statements()
     assert statements[0] == "IF SCHEMA_ID(N'dbo') IS NULL EXEC(N'CREATE SCHEMA [dbo]');"
     assert CONTROL_TABLES == ("awsdms_apply_exceptions", "awsdms_status", "awsdms_suspended_tables",
-                              "awsdms_history", "awsdms_txn_state")
+                              "awsdms_history", "awsdms_txn_state", "awsdms_table_state")
+    assert statements[6] == """IF OBJECT_ID(N'[dbo].[awsdms_table_state]', N'U') IS NULL
+CREATE TABLE [dbo].[awsdms_table_state] (
+    [TASK_NAME] varchar(255) NOT NULL,
+    [TABLE_OWNER] nvarchar(128) NOT NULL,
+    [TABLE_NAME] nvarchar(128) NOT NULL,
+    [STATE] varchar(32) NOT NULL,
+    [SNAPSHOT_POSITION] nvarchar(max) NULL,
+    [APPLIED_POSITION] nvarchar(max) NULL,
+    [UPDATED_AT] datetime2(6) NOT NULL,
+    PRIMARY KEY ([TASK_NAME], [TABLE_OWNER], [TABLE_NAME])
+);"""
     assert statements[5] == """IF OBJECT_ID(N'[dbo].[awsdms_txn_state]', N'U') IS NULL
 CREATE TABLE [dbo].[awsdms_txn_state] (
     [TASK_NAME] varchar(255) NOT NULL PRIMARY KEY,
@@ -220,7 +231,7 @@ def test_it_writes_the_checkpoint_with_one_merge():
         "CAST(? AS varchar(64)) AS [COMMIT_POSITION], CAST(? AS datetime2(6)) AS [COMMIT_TIME]) AS s\n"
         "ON t.[TASK_NAME] = s.[TASK_NAME]\n"
         "WHEN MATCHED THEN UPDATE SET [CHECKPOINT] = s.[CHECKPOINT], [COMMIT_POSITION] = s.[COMMIT_POSITION], "
-        "[COMMIT_TIME] = s.[COMMIT_TIME], [UPDATED_AT] = SYSUTCDATETIME()\n"
+        "[COMMIT_TIME] = COALESCE(s.[COMMIT_TIME], t.[COMMIT_TIME]), [UPDATED_AT] = SYSUTCDATETIME()\n"
         "WHEN NOT MATCHED THEN INSERT ([TASK_NAME], [CHECKPOINT], [COMMIT_POSITION], [COMMIT_TIME], [UPDATED_AT]) "
         "VALUES (s.[TASK_NAME], s.[CHECKPOINT], s.[COMMIT_POSITION], s.[COMMIT_TIME], SYSUTCDATETIME());")
     assert checkpoint_select("ctl") == ("SELECT [CHECKPOINT], [COMMIT_POSITION], [COMMIT_TIME] FROM "

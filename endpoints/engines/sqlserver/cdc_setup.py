@@ -121,19 +121,38 @@ def capture_changes(table: SourceTable, instances: Sequence[CaptureInstance]) ->
                      f"one: EXEC sys.sp_cdc_disable_table @source_schema = {literal(table.schema)}, "
                      f"@source_name = {literal(table.name)}, @capture_instance = {literal(oldest.name)};")
     current = [c.name for c in table.columns]
-    added = [c for c in current if c not in newest.columns]
     dropped = [c for c in newest.columns if c not in current]
+    added = uncaptured_note(table, newest)
     if added:
-        statement = enable_table_statement(table, capture_instance=f"{table.schema}_{table.name}_v2")
-        notes.append(f"Column{'s' if len(added) > 1 else ''} {', '.join(added)} of table {name} "
-                     f"{'are' if len(added) > 1 else 'is'} not captured by capture instance {newest.name} (added "
-                     "after it was created): changes to them are not replicated. Create a new capture instance "
-                     f"(the task switches to it by itself): {statement}")
+        notes.append(added)
     if dropped:
         notes.append(f"Column{'s' if len(dropped) > 1 else ''} {', '.join(dropped)} captured by {newest.name} "
                      f"{'are' if len(dropped) > 1 else 'is'} no longer in table {name}: the change rows hold NULL "
                      "for them.")
     return notes
+
+
+def uncaptured_note(table: SourceTable, newest: CaptureInstance) -> str | None:
+    """The note on the table's columns its newest capture instance does not capture, if any."""
+    added = [c.name for c in table.columns if c.name not in newest.columns]
+    if not added:
+        return None
+    name = f"{table.schema}.{table.name}"
+    statement = enable_table_statement(table, capture_instance=f"{table.schema}_{table.name}_v2")
+    return (f"Column{'s' if len(added) > 1 else ''} {', '.join(added)} of table {name} "
+            f"{'are' if len(added) > 1 else 'is'} not captured by capture instance {newest.name} (added "
+            "after it was created): changes to them are not replicated. Create a new capture instance "
+            f"(the task switches to it by itself): {statement}")
+
+
+def require_captured_columns(tables: Sequence[SourceTable],
+                             grouped: Mapping[tuple[str, str], Sequence[CaptureInstance]]) -> None:
+    """Raise CONFIGURATION when a table has columns its newest capture instance misses: the stream would
+    replicate the rows without them, and the target would silently drift."""
+    notes = [note for t in tables if (instances := grouped.get((t.schema, t.name)))
+             and (note := uncaptured_note(t, instances[-1])) is not None]
+    if notes:
+        raise EngineError("\n".join(notes), kind=ErrorKind.CONFIGURATION)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from .sqlfiles import sql
 from .sqltext import column_list, literal, qualified, quote
 
 CONTROL_TABLES = ("awsdms_apply_exceptions", "awsdms_status", "awsdms_suspended_tables", "awsdms_history",
-                  "awsdms_txn_state")
+                  "awsdms_txn_state", "awsdms_table_state")
 DEFAULT_CONTROL_SCHEMA = "dbo"  # DMS's default control schema on SQL Server
 
 

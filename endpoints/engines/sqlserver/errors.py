@@ -125,8 +125,10 @@ RULES: tuple[Rule, ...] = (
           "({detail}).", states=("08S01", "08003", "08007"), pattern=_NETWORK, when="after"),
     _rule(ErrorKind.SCHEMA, "SQL Server at {server} refused a statement while {doing}: {detail}.",
           natives=(208, 207, 2714, 4902, 3701, 1911, 1913, 4924, 4922, 1779)),
+    _rule(ErrorKind.DUPLICATE, "SQL Server at {server} already has a row with this key while {doing}: {detail}.",
+          natives=(2627, 2601)),
     _rule(ErrorKind.DATA, "SQL Server at {server} refused a value while {doing}: {detail}.",
-          natives=(2627, 2601, 515, 8152, 2628, 245, 8114, 8115, 547, 220, 232, 241, 242, 295, 9455, 544, 8102)),
+          natives=(515, 8152, 2628, 245, 8114, 8115, 547, 220, 232, 241, 242, 295, 9455, 544, 8102)),
     _rule(ErrorKind.OTHER, "SQL Server at {server} could not serve the request while {doing} ({detail}). This is "
           "usually temporary.", natives=(1205, 1222, 40501, 40613, 49918, 49919, 49920, 10928, 10929),
           permanent=False),

@@ -72,7 +72,7 @@ def load(connection: Any, plan: TablePlan, batches: Iterable[RowBatch], *, commi
             cursor.setinputsizes(input_sizes(plan))
         for batch in batches:
             rows = [convert(row) for row in batch.data]
-            _write(cursor, plan, rows, parameter_arrays)
+            write_rows(cursor, plan, rows, parameter_arrays)
             result.rows += len(rows)
             result.nbytes += batch.nbytes
             for note, count in batch.notes.items():
@@ -89,7 +89,9 @@ def load(connection: Any, plan: TablePlan, batches: Iterable[RowBatch], *, commi
     return result
 
 
-def _write(cursor: Any, plan: TablePlan, rows: list[tuple], parameter_arrays: bool) -> None:
+def write_rows(cursor: Any, plan: TablePlan, rows: list[tuple], parameter_arrays: bool) -> None:
+    """INSERT converted rows (plan column order): one parameter array (the cursor set up for it), else
+    multi-row INSERTs within SQL Server's limits."""
     if not rows:
         return
     if parameter_arrays:
