@@ -19,6 +19,10 @@ from .sqlfiles import query
 # circle compare areas): keyless matching compares their text forms instead.
 TEXT_COMPARED = frozenset({"json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle"})
 
+# Without a modifier, character means character(1) and bit means bit(1): a cast to them would cut the
+# value. Comparisons cast to the unbounded forms instead.
+_UNBOUNDED = {"character": "bpchar", "bit": "bit varying"}
+
 _LENGTH = re.compile(r"^(character varying|character|bit varying|bit)\((\d+)\)")
 _NUMERIC = re.compile(r"^numeric\((\d+),(\d+)\)")
 
@@ -32,6 +36,12 @@ class TargetColumn:
     @property
     def text_compared(self) -> bool:
         return self.base_type.removesuffix("[]") in TEXT_COMPARED
+
+    @property
+    def compare_type(self) -> str:
+        """The type a value is cast to before it is compared with this column."""
+        element = self.base_type.removesuffix("[]")
+        return _UNBOUNDED.get(element, element) + self.base_type[len(element):]
 
     @property
     def max_length(self) -> int | None:

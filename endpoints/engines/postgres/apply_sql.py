@@ -92,13 +92,16 @@ def delete(plan: TablePlan) -> sql.Composable:
 
 
 def _match(meta: TableMeta) -> sql.Composable:
-    """Every column equal to its parameter, NULL matching NULL (keyless tables)."""
+    """Every column equal to its parameter, NULL matching NULL (keyless tables). Parameters are cast
+    to the column's type first: a real column's 0.1 is not the double precision 0.1 psycopg sends."""
     parts = []
     for column in meta.columns:
+        # the server's own spelling of the type (format_type quotes what needs quoting); % would be a placeholder
+        cast = sql.SQL("%s::" + column.compare_type.replace("%", "%%"))
         if column.text_compared:
-            parts.append(sql.SQL("{}::text IS NOT DISTINCT FROM %s::text").format(sql.Identifier(column.name)))
+            parts.append(sql.SQL("{}::text IS NOT DISTINCT FROM ({})::text").format(sql.Identifier(column.name), cast))
         else:
-            parts.append(sql.SQL("{} IS NOT DISTINCT FROM %s").format(sql.Identifier(column.name)))
+            parts.append(sql.SQL("{} IS NOT DISTINCT FROM {}").format(sql.Identifier(column.name), cast))
     return sql.SQL(" AND ").join(parts)
 
 
