@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import select
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -83,6 +83,7 @@ class PgChangeStream(ChangeStream):
         self._position_lsn = parse_lsn(start)
         self._position = format_lsn(self._position_lsn)
         self._open: _Open | None = None
+        self._ready: deque[Transaction] = deque()  # pieces decoded and not yet returned
         self._ends: OrderedDict[int, int] = OrderedDict()  # commit LSN -> end of its commit record
         self._ack: str | None = None  # written by acknowledge() on the applier's thread
         self._ack_seen: str | None = None
@@ -114,13 +115,18 @@ class PgChangeStream(ChangeStream):
     def position(self) -> str:
         return self._position
 
+    @property
+    def heartbeats(self) -> int:
+        """Heartbeat transactions written since the stream opened (heartbeatEnable)."""
+        return self._heartbeat.beats if self._heartbeat is not None else 0
+
     def acknowledge(self, position: str) -> None:
         self._ack = position  # a single assignment: safe from any thread; read() sends it
 
     def read(self, timeout: float) -> Transaction | None:
         deadline = time.monotonic() + timeout
         cursor = self._cursor
-        while True:
+        while not self._ready:
             now = time.monotonic()
             self._housekeeping(now)
             try:
@@ -137,11 +143,10 @@ class PgChangeStream(ChangeStream):
                 continue
             payload = message.payload
             self.read_bytes += len(payload)
-            piece = self._handle(payload)
-            if piece is not None:
-                return piece
-            if time.monotonic() > deadline:
+            self._handle(payload)
+            if not self._ready and time.monotonic() > deadline:
                 return None  # a long run of messages with nothing for us: let the caller check its stop flag
+        return self._ready.popleft()
 
     def close(self) -> None:
         for closing in (self._conn.close, self._close_catalog):
@@ -153,7 +158,7 @@ class PgChangeStream(ChangeStream):
             self._heartbeat.close()
 
     # -- messages -------------------------------------------------------------------------------
-    def _handle(self, payload: bytes) -> Transaction | None:
+    def _handle(self, payload: bytes) -> None:
         try:
             message = pg.decode(payload)
         except pg.DecodeError as exc:
@@ -164,25 +169,23 @@ class PgChangeStream(ChangeStream):
             txn.nbytes += len(payload)
         kind = type(message)
         if kind is pg.Insert or kind is pg.Update or kind is pg.Delete:
-            return self._row(txn, message)
-        if kind is pg.Begin:
+            self._row(txn, message)
+        elif kind is pg.Begin:
             self._open = _Open(message)
-            return None
-        if kind is pg.Commit:
-            return self._commit(message)
-        if kind is pg.RelationMessage:
+        elif kind is pg.Commit:
+            self._commit(message)
+        elif kind is pg.RelationMessage:
             self._relations.add(message)
         elif kind is pg.TypeMessage:
             self._relations.add_type(message)
         elif kind is pg.Truncate:
-            return self._truncate(txn, message)
+            self._truncate(txn, message)
         # Origin and logical messages (heartbeats) carry nothing to apply.
-        return None
 
-    def _row(self, txn: _Open | None, message: Any) -> Transaction | None:
+    def _row(self, txn: _Open | None, message: Any) -> None:
         described = self._relations.get(message.relid)
         if not described.selected:
-            return None
+            return
         if txn is None:
             raise EngineError(f"Slot {self.names.slot}: a row change arrived outside a transaction.")
         convert = self._relations.convert
@@ -193,35 +196,33 @@ class PgChangeStream(ChangeStream):
                                after=convert(described, message.new))
         else:
             change = RowChange(Op.DELETE, described.relation, before=convert(described, message.old))
-        return self._append(txn, change)
+        self._append(txn, change)
 
-    def _truncate(self, txn: _Open | None, message: pg.Truncate) -> Transaction | None:
+    def _truncate(self, txn: _Open | None, message: pg.Truncate) -> None:
         if txn is None:
             raise EngineError(f"Slot {self.names.slot}: a TRUNCATE arrived outside a transaction.")
-        piece = None
         for relid in message.relids:
             described: Described = self._relations.get(relid)
             if described.selected:
-                piece = self._append(txn, RowChange(Op.TRUNCATE, described.relation)) or piece
-        return piece
+                self._append(txn, RowChange(Op.TRUNCATE, described.relation))
 
-    def _append(self, txn: _Open, change: RowChange) -> Transaction | None:
+    def _append(self, txn: _Open, change: RowChange) -> None:
+        # A full piece is handed over only when one more change arrives, so the last piece is never empty.
+        if len(txn.changes) >= TRANSACTION_PIECE:
+            self._ready.append(txn.piece(complete=False))
         txn.changes.append(change)
         self.read_changes += 1
-        if len(txn.changes) >= TRANSACTION_PIECE:
-            return txn.piece(complete=False)
-        return None
 
-    def _commit(self, message: pg.Commit) -> Transaction | None:
+    def _commit(self, message: pg.Commit) -> None:
         txn, self._open = self._open, None
         self._ends[message.commit_lsn] = message.end_lsn
         if len(self._ends) > REMEMBERED_COMMITS:
             self._ends.popitem(last=False)
         if message.commit_lsn >= self._position_lsn:
             self._position_lsn, self._position = message.commit_lsn, format_lsn(message.commit_lsn)
-        if txn is None or (not txn.changes and not txn.pieces):
-            return None  # nothing of ours in it (a heartbeat, or a table we do not capture)
-        return txn.piece(complete=True)
+        if txn is not None and (txn.changes or txn.pieces):
+            self._ready.append(txn.piece(complete=True))
+        # else nothing of ours was in it (a heartbeat, or a table we do not capture): only the position moves
 
     # -- positions and feedback -----------------------------------------------------------------
     def _follow_wal_end(self, wal_end: int) -> None:

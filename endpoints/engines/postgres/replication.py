@@ -342,8 +342,19 @@ def _create_slot(conninfo: ConnectionInfo, name: str, *, temporary: bool,
         if not snapshot:
             conn.close()
         yield position, snapshot_name if snapshot else None
+        if temporary:
+            _drop_temporary(conn, name)
     finally:
         conn.close()
+
+
+def _drop_temporary(conn: Any, name: str) -> None:
+    """Drop a temporary slot now: the server would drop it when the session ends, but only after close returns."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(pg2sql.SQL("DROP_REPLICATION_SLOT {}").format(pg2sql.Identifier(name)))
+    except psycopg2.Error as exc:
+        log.info("Temporary slot %s is dropped when its session ends (%s)", name, exc)
 
 
 def _drop_slot(conn: psycopg.Connection, conninfo: ConnectionInfo, name: str) -> None:
