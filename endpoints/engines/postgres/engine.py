@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import psycopg
 
 from ..base import ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat, Snapshot
 from ..catalog import SourceColumn, SourceTable
+from ..errors import EngineError, ErrorKind
 from ..plan import PrepMode, Segment, TablePlan
 from ..types import DmsType
-from . import catalog, control, ddl, reader, readiness, segments, typemap, writer
+from . import capture as cdc
+from . import catalog, control, ddl, reader, readiness, replication, segments, typemap, writer
 from . import snapshot as snapshots
 from .attributes import EXTRA_ATTRIBUTES
 from .connection import connect, translate_error
+from .lsn import format_lsn, parse_lsn
+
+if TYPE_CHECKING:
+    from ..base import CaptureStart, ChangeStream
 
 DEFAULT_EXECUTE_TIMEOUT = 60.0
 
@@ -79,3 +86,30 @@ class PostgresEngine(Engine):
 
     def ensure_control_tables(self, schema: str = "public") -> None:
         control.ensure_control_tables(self.conn, schema)
+
+    # -- change data capture: source side (capture.py, replication.py) --------------------------
+    def begin_capture(self, task_id: str, tables: Sequence[SourceTable], *, start: str | None = None,
+                      with_snapshot: bool = False) -> AbstractContextManager[CaptureStart]:
+        return replication.begin_capture(self.conn, task_id, tables, start=start, with_snapshot=with_snapshot)
+
+    def open_stream(self, task_id: str, tables: Sequence[SourceTable], start: str,
+                    options: Mapping[str, Any] | None = None) -> ChangeStream:
+        return cdc.open_stream(self.conn, task_id, tables, start, options)
+
+    def end_capture(self, task_id: str) -> None:
+        replication.end_capture(self.conn, task_id)
+
+    def current_position(self) -> str:
+        try:
+            with connect(self.conn, timeout=30, autocommit=True) as conn:
+                return format_lsn(parse_lsn(conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]))
+        except psycopg.Error as exc:
+            raise translate_error(exc, self.conn, doing="reading the current WAL position") from None
+
+    def position_at(self, when: datetime) -> str:
+        raise EngineError("PostgreSQL cannot map a time to a log position (DMS does not support CdcStartTime for "
+                          "PostgreSQL sources): give a native CdcStartPosition (an LSN such as 4AF/B00000D0) with a "
+                          "logical replication slot named by the slotName attribute.", kind=ErrorKind.UNSUPPORTED)
+
+    def position_key(self, position: str) -> tuple:
+        return (parse_lsn(position),)
