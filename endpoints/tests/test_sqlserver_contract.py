@@ -1,5 +1,9 @@
 """The SQL Server contract suite: the engine against a real server, as source and as target.
 
+The last tests run the task runner with MS-CDC: SQL Server -> PostgreSQL and PostgreSQL -> SQL Server,
+converging under writes, resuming after a stop, and surviving SIGKILLs (PostgreSQL from the pg_database
+fixture, DMS_TEST_PG_URL; wal_level=logical for the PostgreSQL source).
+
 Runs only when DMS_TEST_SQLSERVER_URL names a server (mssql://user:pass@host:port/db, a login that may
 CREATE DATABASE and enable MS-CDC, i.e. sysadmin); otherwise every test is collected and skipped with
 the reason. Each test works in its own database dmst_<random>, dropped afterwards.
@@ -19,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -281,3 +285,285 @@ def _capture(info: ConnectionInfo, tables, *, expect: int, seconds: float = 60):
             time.sleep(1)
     finally:
         connection.close()
+
+
+# ---- CDC through the task runner: convergence, resume and crashes, both directions -----------------
+#
+# These run the engine's TaskRunner with SQL Server as the source (MS-CDC, which needs SQL Server Agent
+# running the capture job) into PostgreSQL (the pg_database fixture), and PostgreSQL into SQL Server.
+# A writer keeps changing the source with multi-table transactions (inserts, updates, deletes, key
+# changes, rollbacks); the keyless audit table shows a change applied twice as a duplicate row.
+
+SQLSERVER_TABLES = """CREATE TABLE dbo.orders (id int NOT NULL PRIMARY KEY, customer nvarchar(40) NULL,
+    total decimal(12,2) NULL, placed datetime2(3) NULL, paid bit NULL);
+CREATE TABLE dbo.order_lines (order_id int NOT NULL, line int NOT NULL, sku varchar(20) NULL, qty smallint NULL,
+    PRIMARY KEY (order_id, line));
+CREATE TABLE dbo.audit (seq bigint NOT NULL, message nvarchar(100) NULL)"""
+PG_TABLES = """CREATE SCHEMA app;
+CREATE TABLE app.orders (id integer PRIMARY KEY, customer varchar(40), total numeric(12,2), placed timestamp(3),
+    paid boolean);
+CREATE TABLE app.order_lines (order_id integer, line integer, sku varchar(20), qty smallint,
+    PRIMARY KEY (order_id, line));
+CREATE TABLE app.audit (seq bigint NOT NULL, message varchar(100));
+ALTER TABLE app.audit REPLICA IDENTITY FULL;"""
+CDC_TABLES = ("orders", "order_lines", "audit")
+
+
+class Writer:
+    """A random OLTP workload on the three tables of a SQL Server (pyodbc) or PostgreSQL (psycopg) database."""
+
+    def __init__(self, connect_to: Callable[[], object], schema: str, marker: str, seed: int):
+        import random
+
+        self.connect_to, self.schema, self.marker = connect_to, schema, marker
+        self.random = random.Random(seed)
+        self.next_id, self.seq, self.committed = 1, 1, 0
+
+    def _sql(self, text: str) -> str:
+        return text.replace("{s}", self.schema).replace("?", self.marker)
+
+    def create(self, orders: int) -> None:
+        for _ in range(orders // 50):
+            self.run(50, single=True)
+
+    def run(self, transactions: int, *, single: bool = False) -> None:
+        connection = self.connect_to()
+        try:
+            for _ in range(transactions):
+                cursor = connection.cursor()
+                if single:
+                    self._new_order(cursor)
+                else:
+                    self._one(cursor)
+                cursor.execute(self._sql("INSERT INTO {s}.audit (seq, message) VALUES (?, ?)"),
+                               (self.seq, f"transaction {self.seq}"))
+                self.seq += 1
+                if not single and self.random.random() < 0.05:
+                    connection.rollback()
+                    continue
+                connection.commit()
+                self.committed += 1
+        finally:
+            connection.close()
+
+    def _one(self, cursor) -> None:
+        choice = self.random.random()
+        existing = self.random.randint(1, max(1, self.next_id - 1))
+        if choice < 0.35:
+            self._new_order(cursor)
+        elif choice < 0.6:
+            cursor.execute(self._sql("UPDATE {s}.orders SET total = ?, paid = ? WHERE id = ?"),
+                           (Decimal(self.random.randint(0, 99999)) / 100, self.random.random() < 0.5, existing))
+        elif choice < 0.75:
+            cursor.execute(self._sql("UPDATE {s}.order_lines SET qty = qty + 1 WHERE order_id = ?"), (existing,))
+        elif choice < 0.85:  # a key change
+            cursor.execute(self._sql("UPDATE {s}.order_lines SET line = line + 100 WHERE order_id = ? AND line = 1"),
+                           (existing,))
+        else:
+            cursor.execute(self._sql("DELETE FROM {s}.order_lines WHERE order_id = ?"), (existing,))
+            cursor.execute(self._sql("DELETE FROM {s}.orders WHERE id = ?"), (existing,))
+
+    def _new_order(self, cursor) -> None:
+        order = self.next_id
+        self.next_id += 1
+        placed = datetime(2024, 1, 1, 12) + timedelta(seconds=order, milliseconds=order % 1000)
+        cursor.execute(self._sql("INSERT INTO {s}.orders (id, customer, total, placed, paid) VALUES (?, ?, ?, ?, ?)"),
+                       (order, f"customer é {order}", Decimal(order) / 4, placed, order % 2 == 0))
+        for line in (1, 2):
+            cursor.execute(self._sql("INSERT INTO {s}.order_lines (order_id, line, sku, qty) VALUES (?, ?, ?, ?)"),
+                           (order, line, f"SKU-{order}-{line}", line))
+
+
+def _sqlserver_writer(info: ConnectionInfo, seed: int) -> Writer:
+    return Writer(lambda: connect(info, autocommit=False, timeout=15), "dbo", "?", seed)
+
+
+def _pg_writer(url: str, seed: int) -> Writer:
+    import psycopg
+
+    return Writer(lambda: psycopg.connect(url), "app", "%s", seed)
+
+
+def _normal(value):
+    if isinstance(value, bool):
+        return int(value)  # bit/boolean sources land in tinyint (DMS's BOOLEAN on SQL Server)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    return value
+
+
+def _table_rows(where: ConnectionInfo | str, schema: str, table: str) -> list[tuple]:
+    if isinstance(where, ConnectionInfo):
+        rows = _rows(where, f"SELECT * FROM [{schema}].[{table}]")  # noqa: S608 - test names
+    else:
+        import psycopg
+
+        with psycopg.connect(where) as conn:
+            rows = conn.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()  # noqa: S608 - test names
+    return sorted((tuple(_normal(v) for v in row) for row in rows), key=repr)
+
+
+def _differences(source, source_schema: str, target, target_schema: str) -> dict[str, str]:
+    found = {}
+    for table in CDC_TABLES:
+        want, have = _table_rows(source, source_schema, table), _table_rows(target, target_schema, table)
+        if want != have:
+            missing, extra = [r for r in want if r not in have][:3], [r for r in have if r not in want][:3]
+            found[table] = f"source {len(want)} rows, target {len(have)}; missing {missing}; extra {extra}"
+    return found
+
+
+def _wait_until_equal(source, source_schema: str, target, target_schema: str, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _differences(source, source_schema, target, target_schema)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
+
+
+def _spec(source: ConnectionInfo, target: ConnectionInfo, schema: str, tmp_path, task_id: str = "mssql-cdc"):
+    from tasks.engine.runner import MigrationType, TaskSpec
+
+    mappings = {"rules": [{"rule-type": "selection", "rule-id": "1", "rule-name": "all", "rule-action": "include",
+                           "object-locator": {"schema-name": schema, "table-name": "%"}}]}
+    settings = {"FullLoadSettings": {"CommitRate": 500, "MaxFullLoadSubTasks": 2}}
+    return TaskSpec(task_id=task_id, source=source, target=target, migration_type=MigrationType.FULL_LOAD_AND_CDC,
+                    table_mappings=mappings, task_settings=settings, spool_dir=tmp_path / "spool", executor="thread",
+                    metrics_interval=1.0)
+
+
+def _cdc_source(sqlserver_database) -> ConnectionInfo:
+    info = sqlserver_database(setUpMsCdcForTables="Y", pollingInterval="1")
+    _run(info, *SQLSERVER_TABLES.split(";\n"))
+    return info
+
+
+def _pg_source(pg_database) -> str:
+    import psycopg
+
+    url = pg_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(PG_TABLES)
+    return url
+
+
+def test_it_replicates_sqlserver_to_postgresql_under_writes_and_resumes_exactly_once(sqlserver_database,
+                                                                                      pg_database, tmp_path):
+    from tasks.engine.runner import StartMode
+    from tasks.tests.cdc_harness import start
+
+    source = _cdc_source(sqlserver_database)
+    target_url = pg_database()
+    writer = _sqlserver_writer(source, seed=3)
+    writer.create(orders=1000)
+    spec = _spec(source, ConnectionInfo.from_url(target_url), "dbo", tmp_path)
+    task = start(spec)
+    writer.run(100)  # during the load: cached, then applied
+    task.wait_for_replication(len(CDC_TABLES), timeout=180)
+    writer.run(200)
+    assert _wait_until_equal(source, "dbo", target_url, "dbo") == {}, "is SQL Server Agent running?"
+    assert task.finish().stop_reason == "Stop Reason NORMAL"
+    writer.run(150)  # while stopped: applied on resume, exactly once
+    task = start(spec, StartMode.RESUME)
+    task.wait_for_replication(len(CDC_TABLES), timeout=180)
+    writer.run(50)
+    assert _wait_until_equal(source, "dbo", target_url, "dbo") == {}
+    result = task.finish()
+    assert result.stop_reason == "Stop Reason NORMAL" and result.error is None
+    assert writer.committed > 300
+
+
+def test_it_replicates_postgresql_to_sqlserver_under_writes_and_resumes_exactly_once(sqlserver_database,
+                                                                                      pg_database, tmp_path):
+    from tasks.engine.runner import StartMode
+    from tasks.tests.cdc_harness import start
+
+    source_url = _pg_source(pg_database)
+    target = sqlserver_database()
+    writer = _pg_writer(source_url, seed=4)
+    writer.create(orders=1000)
+    spec = _spec(ConnectionInfo.from_url(source_url), target, "app", tmp_path)
+    task = start(spec)
+    writer.run(100)
+    task.wait_for_replication(len(CDC_TABLES), timeout=180)
+    writer.run(200)
+    assert _wait_until_equal(source_url, "app", target, "app") == {}
+    assert task.finish().stop_reason == "Stop Reason NORMAL"
+    writer.run(150)
+    task = start(spec, StartMode.RESUME)
+    task.wait_for_replication(len(CDC_TABLES), timeout=180)
+    assert _wait_until_equal(source_url, "app", target, "app") == {}
+    task.finish()
+    states = _rows(target, "SELECT [TABLE_NAME], [STATE] FROM dbo.awsdms_table_state WHERE [TASK_NAME] = ? "
+                           "ORDER BY [TABLE_NAME]", spec.task_id)
+    assert states == [("audit", "replicating"), ("order_lines", "replicating"), ("orders", "replicating")]
+    assert '"phase": "cdc"' in _rows(target, "SELECT [CHECKPOINT] FROM dbo.awsdms_txn_state WHERE [TASK_NAME] = ?",
+                                     spec.task_id)[0][0]
+
+
+def _cli_runner(source: str, target: str, tmp_path, resume: bool):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    mappings = tmp_path / "mappings.json"
+    schema = "dbo" if source.startswith("mssql") else "app"
+    mappings.write_text(json.dumps({"rules": [{"rule-type": "selection", "rule-id": "1", "rule-name": "all",
+                                               "rule-action": "include",
+                                               "object-locator": {"schema-name": schema, "table-name": "%"}}]}))
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"FullLoadSettings": {"CommitRate": 200, "MaxFullLoadSubTasks": 2}}))
+    command = [sys.executable, "-m", "tasks.engine", "run", "--source", source, "--target", target,
+               "--table-mappings", str(mappings), "--task-settings", str(settings), "--migration-type",
+               "full-load-and-cdc", "--task-id", "crash", "--spool-dir", str(tmp_path / "spool"), "--threads"]
+    if resume:
+        command.append("--resume")
+    log = open(tmp_path / "runner.log", "a")  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.parametrize("direction", ["sqlserver-postgres", "postgres-sqlserver"])
+def test_it_survives_sigkills_without_losing_or_repeating_a_change(direction, sqlserver_database, pg_database,
+                                                                    tmp_path):
+    import random
+    import signal
+    import threading
+
+    if direction == "sqlserver-postgres":
+        source, target = _cdc_source(sqlserver_database), pg_database()
+        source_url, target_url, schema = source.to_url(), target, "dbo"
+        writer = _sqlserver_writer(source, seed=5)
+    else:
+        source, target = _pg_source(pg_database), sqlserver_database()
+        source_url, target_url, schema = source, target.to_url(), "app"
+        writer = _pg_writer(source, seed=6)
+    writer.create(orders=3000)
+    chance = random.Random(2026)
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            writer.run(5)
+
+    background = threading.Thread(target=keep_writing, daemon=True)
+    background.start()
+    try:
+        for attempt in range(5):
+            process = _cli_runner(source_url, target_url, tmp_path, resume=attempt > 0)
+            time.sleep(chance.uniform(1.0, 8.0))
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+    finally:
+        stop.set()
+        background.join(timeout=60)
+    final = _cli_runner(source_url, target_url, tmp_path, resume=True)
+    try:
+        found = _wait_until_equal(source, schema, target, schema, timeout=240)
+    finally:
+        final.send_signal(signal.SIGTERM)
+        code = final.wait(timeout=60)
+    log = (tmp_path / "runner.log").read_text()
+    assert found == {}, log[-3000:]
+    assert code == 0 and "Stop Reason NORMAL" in log, log[-3000:]
