@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv services lint
+.PHONY: demo test venv services lint screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt scripts/bootstrap.sh
 	scripts/bootstrap.sh $(VENV)
@@ -22,3 +22,7 @@ test: venv services lint
 
 demo: venv
 	$(PY) scripts/demo.py
+
+# Refresh the screenshots the README shows (the browser tests write them only when asked).
+screenshots: venv services
+	DMS_SCREENSHOTS=1 $(VENV)/bin/pytest -m browser $(PYTEST_ARGS)

@@ -13,6 +13,7 @@ import pytest
 
 from dmsconsole.tests import personas
 from dmsconsole.tests.fixtures import make_instance, unique
+from dmsconsole.tests.screenshots import screenshot_path
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.models import Connection, Endpoint
 from tasks.tests.workers import running_worker
@@ -81,7 +82,6 @@ def test_it_signs_in_creates_a_postgresql_source_and_tests_its_connection(live_s
         assert Connection.objects.get(endpoint=endpoint).status == "successful"
         assert "/endpoints/" in page.url  # updated in place, no reload
 
-        shot = ROOT / "docs" / "screenshots" / "endpoints.png"
-        shot.parent.mkdir(parents=True, exist_ok=True)
+        shot = screenshot_path("endpoints.png")
         page.screenshot(path=str(shot), full_page=False)
         assert shot.stat().st_size > 10_000
