@@ -115,10 +115,26 @@ CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_DEFAULT_QUEUE = "dms.control"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("DMS_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The scheduler (`python manage.py dms scheduler`: celery beat and a worker for this queue) runs the
+# lease sweep there; replication-instance workers never consume it.
+DMS_CONTROL_QUEUE = env_str("DMS_CONTROL_QUEUE", "dms.control")
+CELERY_TASK_DEFAULT_QUEUE = DMS_CONTROL_QUEUE
+
+# Replication task runners (tasks/running.py): one runner per task, held by a lease in this database.
+DMS_LEASE_SECONDS = env_int("DMS_LEASE_SECONDS", 20)  # a runner silent this long has lost its task
+DMS_LEASE_RENEW_SECONDS = env_int("DMS_LEASE_RENEW_SECONDS", 4)  # how often the holder renews it
+DMS_SWEEP_SECONDS = env_int("DMS_SWEEP_SECONDS", 5)  # how often the scheduler looks for expired leases
+DMS_TASK_LOG_KEEP = env_int("DMS_TASK_LOG_KEEP", 20000)  # newest log lines kept per task
+# Full-load units as Celery jobs on the instance's queue: "auto" (when more than one worker is online),
+# "always" or "never" (a local process pool in the runner's worker).
+DMS_REMOTE_SEGMENTS = env_str("DMS_REMOTE_SEGMENTS", "auto")
+CELERY_BEAT_SCHEDULE = {
+    "dms-sweep": {"task": "dms.tasks.sweep", "schedule": float(DMS_SWEEP_SECONDS),
+                  "options": {"queue": DMS_CONTROL_QUEUE, "expires": float(DMS_SWEEP_SECONDS) * 3}},
+}
 
 CHANNEL_LAYERS = {
     "default": {

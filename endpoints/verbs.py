@@ -16,8 +16,11 @@ from .models import Connection, Endpoint
 
 def describe(endpoint: Endpoint) -> dict:
     """The DMS Endpoint shape; the password is never returned."""
+    from tasks.arns import endpoint_arn
+
     return {
         "EndpointIdentifier": endpoint.identifier,
+        "EndpointArn": endpoint_arn(endpoint),
         "EndpointType": endpoint.endpoint_type.upper(),
         "EngineName": endpoint.engine,
         "EngineDisplayName": endpoint.get_engine_display(),
@@ -122,15 +125,23 @@ class TestConnection(Verb):
     help = "Test an endpoint from a replication instance (a worker of it runs the test) and wait for the result."
 
     def add_arguments(self, parser):
-        parser.add_argument("--endpoint-identifier", required=True)
-        parser.add_argument("--replication-instance-identifier", required=True)
+        # The AWS CLI's --endpoint-arn / --replication-instance-arn take an ARN or the identifier.
+        parser.add_argument("--endpoint-arn", "--endpoint-identifier", dest="endpoint_identifier", required=True)
+        parser.add_argument("--replication-instance-arn", "--replication-instance-identifier",
+                            dest="replication_instance_identifier", required=True)
         parser.add_argument("--no-wait", action="store_true", help="return at once with status testing")
 
     def run(self, command, *, endpoint_identifier, replication_instance_identifier, no_wait, **options):
+        from tasks.arns import ArnError, split_arn
         from tasks.models import ReplicationInstance
 
         from .services import refresh_connection, start_connection_test
 
+        try:
+            endpoint_identifier = split_arn(endpoint_identifier, "endpoint")[1]
+            replication_instance_identifier = split_arn(replication_instance_identifier, "rep")[1]
+        except ArnError as exc:
+            raise CommandError(str(exc)) from None
         endpoint = Endpoint.objects.filter(identifier__iexact=endpoint_identifier).first()
         instance = ReplicationInstance.objects.filter(identifier=replication_instance_identifier.lower()).first()
         if endpoint is None:

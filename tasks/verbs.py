@@ -104,8 +104,11 @@ class DescribeReplicationInstances(Verb):
 
 
 def describe(instance: ReplicationInstance) -> dict:
+    from .arns import instance_arn
+
     return {
         "ReplicationInstanceIdentifier": instance.identifier,
+        "ReplicationInstanceArn": instance_arn(instance),
         "ReplicationInstanceClass": instance.instance_class,
         "ReplicationInstanceStatus": instance.status,
         "AllocatedStorage": instance.allocated_storage_gb,
@@ -119,3 +122,5 @@ def describe(instance: ReplicationInstance) -> dict:
 def _form_errors(form) -> str:
     return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
 
+
+from . import task_verbs  # noqa: E402,F401 - the replication task verbs register themselves
