@@ -136,3 +136,19 @@ def test_it_escapes_every_copy_special_character(mysql_database, pg_database):
         rows = conn.execute("SELECT id, v, b FROM t ORDER BY id").fetchall()
     assert rows == [(1, nasty, b"\\\n\t"), (2, "\\.", None), (3, "\\N", b"")]
 
+
+
+def test_it_converts_other_character_sets_to_utf8_on_the_copy_path(mysql_database):
+    from endpoints.engines.plan import LobMode, LobSettings
+
+    url = mysql_database()
+    run(url, "CREATE TABLE l1 (id int PRIMARY KEY, name varchar(10) CHARACTER SET latin1,"
+             " body longtext CHARACTER SET latin1) DEFAULT CHARSET=utf8mb4",
+        ("INSERT INTO l1 VALUES (1, %s, %s)", ("caf\u00e9\t", "\u00e9" * 5)))
+    plan = plan_for(url, "l1", lob=LobSettings(LobMode.LIMITED, max_bytes=7))
+    batches = read_all(url, plan, fmt=RowFormat.PG_COPY_TEXT)
+    assert batches[0].data == "1\tcaf\u00e9\\t\t\u00e9\u00e9\u00e9\n".encode()  # 7 bytes of UTF-8 hold 3 é
+    assert batches[0].notes == {"lob_truncated": 1}
+    python = read_all(url, plan)
+    assert python[0].data == [(1, "caf\u00e9\t", "\u00e9" * 3)]
+    assert python[0].notes == {"lob_truncated": 1}

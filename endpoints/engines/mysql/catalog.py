@@ -96,3 +96,10 @@ def _keys(raw: Connection, params: dict[str, Any]) -> dict[TableId, Keys]:
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def column_charsets(raw: Connection, schema: str, table: str) -> dict[str, str | None]:
+    """Column name -> character set name (None for non-text columns)."""
+    with raw.cursor() as cursor:
+        cursor.execute(sql("column_charsets"), (schema, table))
+        return {name: charset for name, charset in cursor.fetchall()}

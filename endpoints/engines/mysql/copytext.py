@@ -13,6 +13,8 @@ reader reads both user variables once the result is complete.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..catalog import SourceColumn
 from ..types import DmsType, T
 from .sqltext import quote
@@ -25,16 +27,21 @@ READ_COUNTERS = f"SELECT {ZERO_VAR}, {LOB_VAR}"
 # SQL string literals (the session never has NO_BACKSLASH_ESCAPES, see connection.py).
 _NULL = r"'\\N'"  # the two characters \N
 _HEX_PREFIX = r"'\\\\x'"  # \\x: COPY turns it into \x, which bytea reads as hex
+UTF8_CHARSETS = frozenset({"utf8mb4", "utf8mb3", "utf8", "ascii"})  # their bytes are already UTF-8
 _PLAIN_TEXT_NATIVE = ("time", "uuid", "inet4", "inet6", "year")  # never hold \, tab, CR or LF
 
 
-def line_expression(columns: list[SourceColumn], lob_limit: int | None) -> str:
-    """One expression giving the COPY text line (without its newline) for `columns`, in order."""
-    fields = [field_expression(c, lob_limit) for c in columns]
+def line_expression(columns: list[SourceColumn], lob_limit: int | None,
+                    charsets: Mapping[str, str | None] | None = None) -> str:
+    """One expression giving the COPY text line (without its newline) for `columns`, in order.
+
+    `charsets` maps text columns to their character set: UTF-8 ones are worked on as bytes."""
+    charsets = charsets or {}
+    fields = [field_expression(c, lob_limit, charsets.get(c.name)) for c in columns]
     return "CONCAT_WS('\\t', " + ", ".join(fields) + ")"
 
 
-def field_expression(column: SourceColumn, lob_limit: int | None) -> str:
+def field_expression(column: SourceColumn, lob_limit: int | None, charset: str | None = None) -> str:
     """The COPY text of one column; never NULL (CONCAT_WS would drop the field)."""
     dms_type = column.dms_type
     assert dms_type is not None, "unsupported columns are never read"
@@ -47,7 +54,7 @@ def field_expression(column: SourceColumn, lob_limit: int | None) -> str:
     if dms_type.name in (T.BYTES, T.BLOB):
         expression = _binary(name, column, dms_type, limit)
     elif dms_type.name in (T.STRING, T.WSTRING, T.CLOB, T.NCLOB):
-        expression = _text(name, column, limit)
+        expression = _text(name, column, limit, charset)
     else:  # numbers: the server's own text form is what PostgreSQL reads
         expression = name
     return f"IFNULL({expression}, {_NULL})" if column.nullable else expression
@@ -71,12 +78,17 @@ def _binary(name: str, column: SourceColumn, dms_type: DmsType, limit: int | Non
     return f"CONCAT({_HEX_PREFIX}, HEX({name}))"
 
 
-def _text(name: str, column: SourceColumn, limit: int | None) -> str:
-    # No CONVERT(... USING utf8mb4) on the way: when a column of another character set meets
-    # the utf8mb4 literals in CONCAT_WS the Unicode side wins, and the server sends utf8mb4.
+def _text(name: str, column: SourceColumn, limit: int | None, charset: str | None) -> str:
     if column.native_type.lower().split("(")[0] in _PLAIN_TEXT_NATIVE:
         return name
-    return escape(_text_cut(name, int(limit)) if limit is not None else name)
+    # REPLACE on bytes is a plain byte search; on utf8mb4 text it walks characters (measured:
+    # 2.6 s against 1.9 s of server CPU for three text columns of 1M rows). UTF-8 columns are
+    # already the bytes COPY wants; others are converted first.
+    if charset is None or charset.lower() in UTF8_CHARSETS:
+        raw = f"CAST({name} AS BINARY)"
+    else:
+        raw = f"CAST(CONVERT({name} USING utf8mb4) AS BINARY)"
+    return escape(_text_cut(raw, int(limit)) if limit is not None else raw)
 
 
 def escape(value: str) -> str:
@@ -85,19 +97,16 @@ def escape(value: str) -> str:
             rf"'\n', '\\n'), '\r', '\\r')")
 
 
-def _text_cut(name: str, limit: int) -> str:
-    """The column cut to at most `limit` UTF-8 bytes, at a character boundary, counted in @dms_lob.
+def _text_cut(raw: str, limit: int) -> str:
+    """UTF-8 bytes `raw` cut to at most `limit` bytes at a character boundary, counted in @dms_lob.
 
     The prefix of L bytes ends on a character boundary when byte L+1 is not a UTF-8
     continuation byte (10xxxxxx); a character has at most 4 bytes, so L is limit..limit-3."""
-    text = f"CONVERT({name} USING utf8mb4)"
-    raw = f"CAST({text} AS BINARY)"
 
     def starts_char(position: int) -> str:
         return f"(ASCII(SUBSTRING({raw}, {position}, 1)) & 192) <> 128"
 
     length = (f"CASE WHEN {starts_char(limit + 1)} THEN {limit} WHEN {starts_char(limit)} THEN {limit - 1} "
               f"WHEN {starts_char(limit - 1)} THEN {limit - 2} ELSE {limit - 3} END")
-    cut = f"CONCAT(CONVERT(LEFT({raw}, {length}) USING utf8mb4), LEFT({LOB_VAR} := {LOB_VAR} + 1, 0))"
-    # LENGTH counts the column's own bytes; only a value that may pass the limit is converted to count.
-    return f"IF(LENGTH({name}) * 4 > {limit} AND LENGTH({text}) > {limit}, {cut}, {name})"
+    cut = f"CONCAT(LEFT({raw}, {length}), LEFT({LOB_VAR} := {LOB_VAR} + 1, 0))"
+    return f"IF(LENGTH({raw}) > {limit}, {cut}, {raw})"

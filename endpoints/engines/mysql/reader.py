@@ -5,10 +5,9 @@ cannot be shared between connections). On MariaDB the snapshot's binary log posi
 comes with it (binlog_snapshot_file/position) and is put on the first batch; on MySQL
 it is unknown (None) and cached changes must apply idempotently.
 
-Rows come through an unbuffered cursor (SSCursor): the server streams, PyMySQL holds
-one batch. Measured on a 2-core machine, 1M rows of (bigint, int, varchar, decimal,
-text ~80 chars, datetime, json, boolean): see the figures in the engine's report /
-bench. PG_COPY_TEXT lines are built by the server (copytext.py), so Python only joins.
+Rows come through an unbuffered cursor (SSCursor): the server streams, the client holds
+one batch. PG_COPY_TEXT lines are built by the server (copytext.py) and taken off the
+wire as bytes (wire.py), so Python only joins them.
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from ..catalog import SourceColumn
 from ..conninfo import ConnectionInfo
 from ..errors import EngineError, ErrorKind
 from ..plan import LobMode, Segment, TablePlan
-from . import copytext
+from . import copytext, wire
+from .catalog import column_charsets
 from .connection import connect, is_mariadb
 from .errors import translate
 from .sqltext import column_list, select_from
@@ -117,19 +117,21 @@ def _copy_batches(raw: Connection, conn: ConnectionInfo, plan: TablePlan, segmen
                   batch_rows: int, position: str | None) -> Iterator[RowBatch]:
     columns = _source_columns(plan, tuple(c.source for c in plan.columns if c.source))
     where = _where(conn, plan, segment)
-    line = copytext.line_expression(columns, lob_limit(plan))
+    charsets = column_charsets(raw, plan.source_schema, plan.source_table)
+    line = copytext.line_expression(columns, lob_limit(plan), charsets)
     text = select_from(line, plan.source_schema, plan.source_table, where.text,
                        partition=segment.partition if segment else None)
     with raw.cursor() as cursor:
         cursor.execute(copytext.RESET_COUNTERS)
     first = True
-    batch: RowBatch | None = None
-    for rows in _stream(raw, text, where.params, batch_rows):
-        data = ("\n".join([r[0] for r in rows]) + "\n").encode("utf-8")
-        batch = RowBatch(RowFormat.PG_COPY_TEXT, len(rows), data, nbytes=len(data))
+    cursor = raw.cursor(SSCursor)
+    cursor.execute(text, tuple(where.params))
+    for lines in wire.stream_first_column(raw, batch_rows):
+        data = b"\n".join(lines) + b"\n"
+        batch = RowBatch(RowFormat.PG_COPY_TEXT, len(lines), data, nbytes=len(data))
         if first:
             batch.snapshot_position, first = position, False
-        if len(rows) < batch_rows:  # the result is complete: the counters are final
+        if len(lines) < batch_rows:  # the result is complete: the counters are final
             batch.notes = _counters(raw)
             yield batch
             return
