@@ -107,6 +107,8 @@ class ApplyLoop:
         self.group_open = False
         self.last_read_position: str | None = None
         self.all_replicating = threading.Event()
+        self._deciding: tuple[str, bool] | None = None  # the transaction whose tables _needed_in decided
+        self._decided: dict[TableKey, bool] = {}
 
     # -- control from the runner ---------------------------------------------------------------
     def table_loaded(self, key: TableKey, snapshot_position: str | None, exact: bool, *, drain: bool = True) -> None:
@@ -220,7 +222,7 @@ class ApplyLoop:
             if route.status is RouteStatus.SUSPENDED:
                 route.suspended_changes += 1
                 continue
-            if not self._needed(route, txn.position, main):
+            if not self._needed_in(route, txn, main):
                 continue
             if change.op is Op.TRUNCATE and not self.options.handle_truncate:
                 self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
@@ -234,7 +236,20 @@ class ApplyLoop:
                                                 complete=txn.complete))
         if main:
             self.last_read_position = txn.position
+        if txn.complete:
+            self._deciding = None
         return taken
+
+    def _needed_in(self, route: Route, txn: Transaction, main: bool) -> bool:
+        """_needed, decided once per table and source transaction: applied_position moves to the
+        transaction's position at its first change, which must not turn away its later changes
+        (nor its later pieces)."""
+        if self._deciding != (txn.position, main):
+            self._deciding, self._decided = (txn.position, main), {}
+        needed = self._decided.get(route.key)
+        if needed is None:
+            needed = self._decided[route.key] = self._needed(route, txn.position, main)
+        return needed
 
     def _needed(self, route: Route, position: str, main: bool) -> bool:
         """False when the target already has this transaction's changes for the table. The task's
@@ -372,6 +387,7 @@ class ApplyLoop:
         except EngineError:
             pass
         self.group_open = False
+        self._deciding = None
         self.writer.take_counts()
         spool.rewind(mark, read_before)
         for key, sync in saved.items():
