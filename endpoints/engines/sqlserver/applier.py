@@ -21,7 +21,7 @@ for other refused values, CONNECTION_LOST when the connection drops (see errors.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -120,7 +120,8 @@ class SqlServerApplier(Applier):
         identity = self._identity_columns(plan)
         with self._doing(f"applying inserts to {_name(plan)}"):
             for names, group in _by_sent_columns(plan, rows):
-                values = [_values(plan, names, row) for row in group]
+                pick = _picker(plan, names)
+                values = [pick(row) for row in group]
                 with self._identity_insert(plan, bool(identity & set(names))):
                     if upsert:
                         self._batched(upsert_statement(plan, names, fixed=identity), values)
@@ -138,14 +139,15 @@ class SqlServerApplier(Applier):
                     found += len(group)
                     continue
                 statement = update_statement(plan, settable) if plan.key else keyless_update_statement(plan, settable)
-                found += self._batched(statement, [_values(plan, settable, c.row) + _where(plan, c.key)
-                                                   for c in group], counted=True)
+                pick, where = _picker(plan, settable), _where_picker(plan)
+                found += self._batched(statement, [pick(c.row) + where(c.key) for c in group], counted=True)
         return found
 
     def delete(self, plan: TablePlan, keys: list[tuple]) -> int:
         statement = delete_statement(plan) if plan.key else keyless_delete_statement(plan)
+        where = _where_picker(plan)
         with self._doing(f"applying deletes to {_name(plan)}"):
-            return self._batched(statement, [_where(plan, key) for key in keys], counted=True)
+            return self._batched(statement, [where(key) for key in keys], counted=True)
 
     def truncate(self, plan: TablePlan) -> None:
         with self._doing(f"truncating {_name(plan)}"):
@@ -289,19 +291,22 @@ def _narrowed(plan: TablePlan, names: Sequence[str]) -> TablePlan:
     return replace(plan, columns=tuple(c for c in plan.columns if c.name in names))
 
 
-def _values(plan: TablePlan, names: Sequence[str], row: tuple) -> list:
-    """The values of `names` from a full target row, as pyodbc binds them for SQL Server."""
-    index = {c.name: (i, c) for i, c in enumerate(plan.columns)}
-    return [for_sqlserver(index[n][1].dms_type, row[index[n][0]]) for n in names]
+def _picker(plan: TablePlan, names: Sequence[str]) -> Callable[[tuple], list]:
+    """A function taking the values of `names` from a full target row, as pyodbc binds them for SQL Server."""
+    index = {c.name: i for i, c in enumerate(plan.columns)}
+    fields = [(index[n], plan.columns[index[n]].dms_type) for n in names]
+    return lambda row: [for_sqlserver(dms, row[i]) for i, dms in fields]
 
 
-def _where(plan: TablePlan, key: tuple) -> list:
-    """Parameters finding a row: the key values, or (no key) every old value twice (compare, IS NULL)."""
+def _where_picker(plan: TablePlan) -> Callable[[tuple], list]:
+    """A function making the parameters that find a row from its key: the key values, or (no key)
+    every old value twice (compare, IS NULL)."""
     if plan.key:
         types = {c.name: c.dms_type for c in plan.columns}
-        return [for_sqlserver(types[k], v) for k, v in zip(plan.key, key, strict=True)]
-    values = [for_sqlserver(c.dms_type, v) for c, v in zip(plan.columns, key, strict=True)]
-    return [v for value in values for v in (value, value)]
+        key_types = [types[k] for k in plan.key]
+        return lambda key: [for_sqlserver(dms, v) for dms, v in zip(key_types, key, strict=True)]
+    all_types = [c.dms_type for c in plan.columns]
+    return lambda key: [v for dms, value in zip(all_types, key, strict=True) for v in (for_sqlserver(dms, value),) * 2]
 
 
 def _commit_position(checkpoint: str) -> str | None:

@@ -18,6 +18,7 @@ new connection at the next poll, a few times in a row at most; in the middle of 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +31,8 @@ from .cdc_reader import PAGE_ROWS, Bounds, ChangeReader
 from .lsn import Lsn
 
 MAX_RETRIES = 3  # transient failures in a row before the error goes to the task
+
+log = logging.getLogger(__name__)
 
 
 class MsCdcStream(ChangeStream):
@@ -95,8 +98,11 @@ class MsCdcStream(ChangeStream):
         if bounds.end is None or bounds.end < start:
             self._failures = 0
             return  # nothing harvested since (or the capture job has not run yet)
+        started = time.monotonic()
         self._pending = reader.transactions(start, bounds)
         self._pending_end = bounds.end
+        log.debug("MS-CDC poll: LSN %s to %s, capture instances and DDL read in %.3f s", start, bounds.end,
+                  time.monotonic() - started)
 
     def _next_piece(self) -> Transaction | None:
         assert self._pending is not None
@@ -125,6 +131,8 @@ class MsCdcStream(ChangeStream):
             if error.permanent or self._inside or self._failures > MAX_RETRIES:
                 raise error from None
             # Between transactions: the next poll starts again after the last complete one.
+            log.warning("MS-CDC read failed (%s of %s tries); retrying from LSN %s at the next poll: %s",
+                        self._failures, MAX_RETRIES, self._position, error)
             return None
 
     # -- connection --------------------------------------------------------------------------------
