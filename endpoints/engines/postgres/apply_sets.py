@@ -46,9 +46,12 @@ def update_chunks(changes: Sequence[TargetChange], key_positions: Sequence[int])
     current = Chunk()
     plain: dict[tuple, int] = {}  # key -> entry of an update that keeps its key
     touched: set[tuple] = set()  # every old and new key of the chunk
+    single = key_positions[0] if len(key_positions) == 1 else None
     for change in changes:
         old = change.key
-        new = new_key(change, key_positions)
+        new = (change.row[single],) if single is not None else tuple(change.row[p] for p in key_positions)
+        if UNCHANGED in new:
+            new = new_key(change, key_positions)
         if old == new:
             entry = plain.get(old)
             if entry is not None:
@@ -64,7 +67,8 @@ def update_chunks(changes: Sequence[TargetChange], key_positions: Sequence[int])
             if old in touched or new in touched:
                 chunks.append(current)
                 current, plain, touched = Chunk(), {}, set()
-            touched.update((old, new))
+            touched.add(old)
+            touched.add(new)
             current.moves_key = True
         current.changes.append(change)
         current.counts.append(1)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import psycopg
 
-from ..base import ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat, Snapshot
+from ..base import Applier, ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat, Snapshot
 from ..catalog import SourceColumn, SourceTable
 from ..errors import EngineError, ErrorKind
 from ..plan import PrepMode, Segment, TablePlan
@@ -113,3 +113,9 @@ class PostgresEngine(Engine):
 
     def position_key(self, position: str) -> tuple:
         return (parse_lsn(position),)
+
+    # -- change data capture: target side -----------------------------------------------------
+    def open_applier(self, control_schema: str) -> Applier:
+        from .applier import PostgresApplier
+
+        return PostgresApplier(self.conn, control_schema)

@@ -1,0 +1,239 @@
+"""The generic apply loop (tasks.engine.apply) driving the PostgreSQL applier on a live server.
+
+Transactions are made by hand and put in a Spool, as the capture would; the loop applies
+them, writes checkpoints, acknowledges, and on a second run skips what the target has.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from endpoints.engines.base import Op, Relation, RowChange, TableSyncState, Transaction
+from endpoints.engines.conninfo import ConnectionInfo
+from endpoints.engines.plan import TablePlan
+from endpoints.engines.postgres.applier import PostgresApplier
+from endpoints.tests.postgres_support import run_sql
+from endpoints.tests.test_postgres_apply import plan_of
+from tasks.engine.apply import ApplyLoop, ApplyOptions, Checkpoint
+from tasks.engine.apply_writer import ErrorPolicies, Policy
+from tasks.engine.reporting import RecordingReporter, TableKey
+from tasks.engine.routing import Route, RouteStatus
+from tasks.engine.spool import Spool
+
+TASK = "loop-test"
+DDL = ("CREATE SCHEMA app",
+       "CREATE TABLE app.accounts (id integer PRIMARY KEY, name varchar(20) NOT NULL, balance numeric(12,2))",
+       "CREATE TABLE app.audit (seq integer NOT NULL, message text)")
+T0 = datetime(2026, 1, 1)
+
+
+def lsn(n: int) -> str:
+    return f"0/{n:X}"
+
+
+def lsn_key(position: str) -> tuple:
+    high, low = position.split("/")
+    return (int(high, 16), int(low, 16))
+
+
+def relation(plan: TablePlan) -> Relation:
+    return Relation(plan.source_schema, plan.source_table, plan.read_columns, plan.source_key)
+
+
+@dataclass
+class Tables:
+    url: str
+    accounts: TablePlan
+    audit: TablePlan
+    rel: dict[str, Relation] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rel = {"accounts": relation(self.accounts), "audit": relation(self.audit)}
+
+    def ins(self, table: str, *row) -> RowChange:
+        return RowChange(Op.INSERT, self.rel[table], after=tuple(row))
+
+    def upd(self, table: str, *row, before: tuple | None = None) -> RowChange:
+        return RowChange(Op.UPDATE, self.rel[table], before=before, after=tuple(row))
+
+    def dele(self, table: str, *before) -> RowChange:
+        return RowChange(Op.DELETE, self.rel[table], before=tuple(before))
+
+    def routes(self) -> dict[TableKey, Route]:
+        out = {}
+        for plan in (self.accounts, self.audit):
+            route = Route(plan, RouteStatus.REPLICATING)
+            route.sync = TableSyncState("replicating")
+            out[route.key] = route
+        return out
+
+
+@pytest.fixture
+def tables(pg_database) -> Tables:
+    url = pg_database()
+    run_sql(url, *DDL)
+    return Tables(url, plan_of(url, "accounts"), plan_of(url, "audit"))
+
+
+def txn(n: int, *changes: RowChange, complete: bool = True, xid: str | None = None) -> Transaction:
+    return Transaction(xid or str(n), lsn(n), T0 + timedelta(seconds=n), list(changes), complete=complete)
+
+
+@dataclass
+class LoopRun:
+    loop: ApplyLoop
+    acks: list[str]
+    reporter: RecordingReporter
+    error: BaseException | None
+
+
+def run_loop(tables: Tables, tmp_path: Path, records: Sequence[Transaction], *, until: str | None,
+             options: ApplyOptions | None = None, checkpoint: Checkpoint | None = None,
+             timeout: float = 120, on_start: Callable[[Spool], None] | None = None) -> LoopRun:
+    """Run an ApplyLoop over `records` until `until` is acknowledged (None: until the spool is drained),
+    then stop it."""
+    spool = Spool(tmp_path / f"spool-{time.monotonic_ns()}", 10**10)
+    for record in records:
+        spool.append(record)
+    acks: list[str] = []
+    reporter = RecordingReporter()
+    stop = threading.Event()
+    loop = ApplyLoop(target=ConnectionInfo.from_url(tables.url), control_schema="", task_id=TASK,
+                     routes=tables.routes(), checkpoint=checkpoint or Checkpoint("cdc", start=lsn(0)),
+                     options=options or ApplyOptions(), reporter=reporter, position_key=lsn_key, spool=spool,
+                     cache_dir=tmp_path / "cache", cache_limit=10**9, acknowledge=acks.append,
+                     capture_error=lambda: None, stop=stop)
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            loop.run()
+        except BaseException as exc:  # StopRequested when we stop it
+            errors.append(exc)
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    if on_start is not None:
+        on_start(spool)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and thread.is_alive():
+        if until is not None and until in acks:
+            break
+        if until is None and spool.backlog == 0 and not loop.group_open:
+            break
+        time.sleep(0.02)
+    stop.set()
+    thread.join(30)
+    spool.close()
+    error = errors[0] if errors and type(errors[0]).__name__ != "StopRequested" else None
+    return LoopRun(loop, acks, reporter, error)
+
+
+def contents(url: str, table: str) -> list[tuple]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(f"SELECT * FROM app.{table} ORDER BY 1, 2").fetchall()
+
+
+def saved_checkpoint(url: str) -> tuple[Checkpoint | None, dict]:
+    applier = PostgresApplier(ConnectionInfo.from_url(url), "")
+    try:
+        text, states = applier.load_state(TASK)
+    finally:
+        applier.close()
+    return (Checkpoint.loads(text) if text else None), states
+
+
+def history(t: Tables) -> list[Transaction]:
+    return [
+        txn(1, t.ins("accounts", 1, "ann", 10), t.ins("accounts", 2, "bob", 20), t.ins("audit", 1, "opened")),
+        txn(2, t.upd("accounts", 1, "ann", 15), t.ins("audit", 2, "moved 5")),
+        txn(3, t.dele("accounts", 2, None, None), t.ins("audit", 3, "closed")),
+        txn(4, t.upd("accounts", 3, "ann", 15, before=(1, None, None)), t.ins("audit", 4, "renumbered")),
+        txn(5, t.ins("accounts", 2, "cy", 0), t.ins("audit", 4, "renumbered")),  # same audit row again: a new row
+    ]
+
+
+EXPECTED_ACCOUNTS = [(2, "cy", 0), (3, "ann", 15)]
+EXPECTED_AUDIT = [(1, "opened"), (2, "moved 5"), (3, "closed"), (4, "renumbered"), (4, "renumbered")]
+
+
+@pytest.mark.live
+def test_it_applies_transactions_and_commits_the_checkpoint_with_them(tables, tmp_path):
+    run = run_loop(tables, tmp_path, history(tables), until=lsn(5))
+    assert run.error is None
+    assert contents(tables.url, "accounts") == EXPECTED_ACCOUNTS
+    assert contents(tables.url, "audit") == EXPECTED_AUDIT
+    checkpoint, states = saved_checkpoint(tables.url)
+    assert (checkpoint.phase, checkpoint.position) == ("cdc", lsn(5))
+    assert states[("app", "accounts")] == TableSyncState("replicating", None, lsn(5))
+    assert run.acks[-1] == lsn(5)
+    counts = run.reporter.counts[TableKey("app", "accounts")]
+    assert (counts.inserts, counts.updates, counts.deletes) == (3, 2, 1)
+
+
+@pytest.mark.live
+def test_it_skips_on_restart_what_the_target_already_has(tables, tmp_path):
+    first = history(tables)[:3]
+    run_loop(tables, tmp_path, first, until=lsn(3))
+    checkpoint, _ = saved_checkpoint(tables.url)
+    assert checkpoint.position == lsn(3)
+    # The stream restarts at the checkpoint and replays transactions 2 and 3 before the new ones.
+    again = run_loop(tables, tmp_path, history(tables)[1:], until=lsn(5), checkpoint=checkpoint)
+    assert again.error is None
+    assert contents(tables.url, "accounts") == EXPECTED_ACCOUNTS
+    assert contents(tables.url, "audit") == EXPECTED_AUDIT  # the keyless table proves nothing ran twice
+    assert saved_checkpoint(tables.url)[0].position == lsn(5)
+
+
+@pytest.mark.live
+def test_it_leaves_neither_data_nor_checkpoint_of_a_transaction_it_did_not_finish(tables, tmp_path):
+    t = tables
+    run_loop(t, tmp_path, [txn(1, t.ins("accounts", 1, "ann", 10))], until=lsn(1))
+    checkpoint, _ = saved_checkpoint(t.url)
+    pieces = [txn(2, t.ins("accounts", 100 + i, f"p{i}", i), complete=False, xid="big") for i in range(3)]
+    # the last piece never arrives: the loop waits for it until it is stopped, then rolls back
+    run = run_loop(t, tmp_path, pieces, until="never", timeout=3, checkpoint=checkpoint)
+    assert run.error is None
+    assert contents(t.url, "accounts") == [(1, "ann", 10)]
+    assert saved_checkpoint(t.url)[0].position == lsn(1)
+    assert run.acks == []
+
+
+@pytest.mark.live
+def test_it_applies_a_transaction_given_in_pieces_as_one(tables, tmp_path):
+    t = tables
+    pieces = [txn(7, *[t.ins("accounts", 1000 * p + i, "x", i) for i in range(1000)], complete=p == 4, xid="big")
+              for p in range(5)]
+    run = run_loop(t, tmp_path, pieces, until=lsn(7))
+    assert run.error is None
+    with psycopg.connect(t.url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*), sum(balance) FROM app.accounts").fetchone() == (5000, 5 * 499500)
+    assert run.acks == [lsn(7)]
+
+
+@pytest.mark.live
+def test_it_logs_a_refused_change_and_applies_the_rest(tables, tmp_path):
+    t = tables
+    records = [txn(1, t.ins("accounts", 1, "ann", 10)),
+               txn(2, t.ins("accounts", 2, "bob", 20), t.ins("accounts", 1, "dup", 0),
+                   t.ins("accounts", 3, "a name far too long for it", 0), t.ins("audit", 1, "after"))]
+    run = run_loop(t, tmp_path, records, until=lsn(2),
+                   options=ApplyOptions(policies=ErrorPolicies(insert=Policy.LOG_ERROR, data=Policy.LOG_ERROR)))
+    assert run.error is None
+    assert contents(t.url, "accounts") == [(1, "ann", 10), (2, "bob", 20)]
+    assert contents(t.url, "audit") == [(1, "after")]
+    with psycopg.connect(t.url, autocommit=True) as conn:
+        logged = conn.execute("SELECT table_name, error FROM awsdms_apply_exceptions ORDER BY error").fetchall()
+    assert logged == [
+        ("accounts", "Target table app.accounts, column name: value too long for type character varying(20)"),
+        ("accounts", "Target table app.accounts: a row with the same key already exists "
+                     "(Key (id)=(1) already exists.)."),
+    ]
