@@ -45,6 +45,9 @@ class ConnectionReport:
 class RowFormat(StrEnum):
     PYTHON = "python"  # list of tuples of canonical values (see types.py)
     PG_COPY_TEXT = "pg-copy-text"  # bytes of PostgreSQL COPY text format: whole lines, target column order
+    # bytes MySQL's LOAD DATA reads with FIELDS TERMINATED BY '\t' ESCAPED BY '\\' (\N is NULL): whole
+    # lines, target column order; binary values as bare hex, booleans as 1/0 (mysql/copytext.py)
+    MYSQL_LOAD_TEXT = "mysql-load-text"
 
 
 @dataclass
@@ -133,13 +136,19 @@ class Relation:
 @dataclass(slots=True)
 class RowChange:
     """One row-level change. `before`/`after` are tuples parallel to `relation.columns`
-    (canonical values; `before` may hold only key values with None elsewhere)."""
+    (canonical values; `before` may hold only key values with None elsewhere).
+
+    Op.DDL: the source table's definition changed (ALTER TABLE ... ADD/DROP COLUMN, or a new
+    shape noticed in the stream). `ddl` holds the statement (or a description), `table` the
+    table as the source catalog describes it now (None when it was dropped). A capture emits it
+    before the first row change of the new shape."""
 
     op: Op
     relation: Relation
     before: tuple | None = None
     after: tuple | None = None
     ddl: str | None = None  # statement text for Op.DDL
+    table: SourceTable | None = None  # the table's new definition, for Op.DDL
 
 
 # A stream hands a large transaction over in pieces of about this many changes, so neither the

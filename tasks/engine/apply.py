@@ -25,9 +25,11 @@ from datetime import datetime
 from pathlib import Path
 
 from endpoints.engines import get_engine
-from endpoints.engines.base import Applier, Op, TableSyncState, Transaction
+from endpoints.engines.base import Applier, Op, RowChange, TableSyncState, Transaction
+from endpoints.engines.catalog import SourceTable
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.errors import EngineError
+from endpoints.engines.plan import TablePlan
 
 from .apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully
 from .reporting import Component, Reporter, Severity, TableKey, TableState
@@ -43,6 +45,7 @@ class ApplyOptions:
     min_transaction_size: int = 1000  # MinTransactionSize: changes gathered before a commit when backlogged
     commit_timeout: float = 1.0  # CommitTimeout: longest a group stays open while backlogged
     handle_truncate: bool = True  # ChangeProcessingDdlHandlingPolicy.HandleSourceTableTruncated
+    handle_altered: bool = True  # ChangeProcessingDdlHandlingPolicy.HandleSourceTableAltered
     retry_interval: float = 5.0  # RecoverableErrorInterval
     retry_max_interval: float = 1800.0  # RecoverableErrorThrottlingMax
     retry_limit: int = -1  # RecoverableErrorCount (-1: forever)
@@ -82,7 +85,8 @@ class ApplyLoop:
     def __init__(self, *, target: ConnectionInfo, control_schema: str, task_id: str, routes: dict[TableKey, Route],
                  checkpoint: Checkpoint, options: ApplyOptions, reporter: Reporter, position_key: PositionKey,
                  spool: Spool, cache_dir: Path, cache_limit: int, acknowledge: Callable[[str], None],
-                 capture_error: Callable[[], BaseException | None], stop: threading.Event):
+                 capture_error: Callable[[], BaseException | None], stop: threading.Event,
+                 replan: Callable[[SourceTable], TablePlan | None] | None = None):
         self.target = target
         self.control_schema = control_schema
         self.task_id = task_id
@@ -97,6 +101,10 @@ class ApplyLoop:
         self.acknowledge = acknowledge
         self.capture_error = capture_error
         self.stop = stop
+        self.replan = replan
+        # Whether the target still needs a transaction, decided on its first piece for each table:
+        # later pieces share its position and must follow the same decision. Keyed by main/cache.
+        self._decided: dict[bool, tuple[str, dict[TableKey, bool]]] = {}
         self.caches: dict[TableKey, Spool] = {}
         self.events: queue.Queue[Callable[[], None]] = queue.Queue()
         self.stop_reason_override: str | None = None
@@ -157,7 +165,7 @@ class ApplyLoop:
         careful = False
         while True:
             mark, read_before = spool.mark(), spool.records_read
-            saved = {key: replace(route.sync) for key, route in self.routes.items()}
+            saved = {key: (replace(route.sync), route.plan) for key, route in self.routes.items()}
             try:
                 return self._group(spool, main, careful)
             except RetryCarefully as exc:
@@ -211,6 +219,7 @@ class ApplyLoop:
     def _take(self, txn: Transaction, items: list[Item], main: bool) -> int:
         """Route one transaction piece: cache it per loading table, or queue its changes for apply."""
         cached: dict[TableKey, list] = {}
+        decided = self._decisions(txn.position, main)
         taken = 0
         for change in txn.changes:
             route = self.routes.get(TableKey(change.relation.schema, change.relation.table))
@@ -222,7 +231,10 @@ class ApplyLoop:
             if route.status is RouteStatus.SUSPENDED:
                 route.suspended_changes += 1
                 continue
-            if not self._needed_in(route, txn, main):
+            needed = decided.get(route.key)
+            if needed is None:
+                needed = decided[route.key] = self._needed(route, txn.position, main)
+            if not needed:
                 continue
             if change.op is Op.TRUNCATE and not self.options.handle_truncate:
                 self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
@@ -236,20 +248,14 @@ class ApplyLoop:
                                                 complete=txn.complete))
         if main:
             self.last_read_position = txn.position
-        if txn.complete:
-            self._deciding = None
         return taken
 
-    def _needed_in(self, route: Route, txn: Transaction, main: bool) -> bool:
-        """_needed, decided once per table and source transaction: applied_position moves to the
-        transaction's position at its first change, which must not turn away its later changes
-        (nor its later pieces)."""
-        if self._deciding != (txn.position, main):
-            self._deciding, self._decided = (txn.position, main), {}
-        needed = self._decided.get(route.key)
-        if needed is None:
-            needed = self._decided[route.key] = self._needed(route, txn.position, main)
-        return needed
+    def _decisions(self, position: str, main: bool) -> dict[TableKey, bool]:
+        current = self._decided.get(main)
+        if current is None or current[0] != position:
+            current = (position, {})
+            self._decided[main] = current
+        return current[1]
 
     def _needed(self, route: Route, position: str, main: bool) -> bool:
         """False when the target already has this transaction's changes for the table. The task's
@@ -299,6 +305,39 @@ class ApplyLoop:
         self.applier.commit()
         spool.release()
         self.acknowledge(marker.position)
+
+    def _apply_ddl(self, route: Route, change: RowChange) -> None:
+        """A source table changed shape: add and drop the same columns on the target, then shape
+        its changes by the new plan. Other changes (types, names) are logged as not propagated."""
+        what = f"{route.key}: {change.ddl or 'table definition changed'}"
+        if not self.options.handle_altered:
+            self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
+                              f"DDL skipped (HandleSourceTableAltered is false): {what}")
+            return
+        if change.table is None or self.replan is None:
+            self.reporter.log(Component.TARGET_APPLY, Severity.WARNING, f"DDL not propagated: {what}")
+            return
+        new_plan = self.replan(change.table)
+        if new_plan is None:
+            self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
+                              f"DDL not propagated ({route.key} is no longer selected by the mappings): {what}")
+            return
+        old = {c.name: c for c in route.plan.columns}
+        new = {c.name: c for c in new_plan.columns}
+        for column in new_plan.columns:
+            if column.name not in old:
+                self.applier.execute_ddl(route.plan, "add-column", column)
+        for column in route.plan.columns:
+            if column.name not in new:
+                self.applier.execute_ddl(route.plan, "drop-column", column.name)
+        for name in old.keys() & new.keys():
+            if old[name].target_type != new[name].target_type:
+                self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
+                                  f"{route.key}.{name} changed type on the source ({old[name].source_type} -> "
+                                  f"{new[name].source_type}): the target column keeps {old[name].target_type}")
+        route.use_plan(replace(new_plan, columns=tuple(
+            replace(c, target_type=old[c.name].target_type) if c.name in old else c for c in new_plan.columns)))
+        self.reporter.log(Component.TARGET_APPLY, Severity.INFO, f"DDL applied to the target: {what}")
 
     def _states(self) -> dict[tuple[str, str], TableSyncState]:
         return {(r.key.schema, r.key.table): r.sync for r in self.routes.values()}
@@ -378,10 +417,12 @@ class ApplyLoop:
     def _connect(self) -> None:
         engine = get_engine(self.target.engine)(self.target)
         self.applier = engine.open_applier(self.control_schema)
-        self.writer = GroupWriter(self.applier, self.options.policies, self.task_id, self.reporter)
+        self.writer = GroupWriter(self.applier, self.options.policies, self.task_id, self.reporter,
+                                  on_ddl=self._apply_ddl)
         self.group_open = False
 
-    def _abandon(self, spool: Spool, mark, read_before: int, saved: dict[TableKey, TableSyncState]) -> None:
+    def _abandon(self, spool: Spool, mark, read_before: int,
+                 saved: dict[TableKey, tuple[TableSyncState, TablePlan]]) -> None:
         try:
             self.applier.rollback()
         except EngineError:
@@ -390,8 +431,12 @@ class ApplyLoop:
         self._deciding = None
         self.writer.take_counts()
         spool.rewind(mark, read_before)
-        for key, sync in saved.items():
-            self.routes[key].sync = sync
+        self._decided.clear()
+        for key, (sync, plan) in saved.items():
+            route = self.routes[key]
+            route.sync = sync
+            if route.plan is not plan:
+                route.use_plan(plan)
 
     def _backoff(self, attempt: int, exc: EngineError) -> None:
         limit = self.options.retry_limit

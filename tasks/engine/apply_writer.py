@@ -11,11 +11,11 @@ ever dropped without a log line and a count.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from endpoints.engines.base import UNCHANGED, Applier, Op, TargetChange
+from endpoints.engines.base import UNCHANGED, Applier, Op, RowChange, TargetChange
 from endpoints.engines.errors import EngineError, ErrorKind
 
 from .reporting import Component, Reporter, Severity, TableCounts, TableKey, TableState
@@ -88,8 +88,10 @@ def _unchanged_mask(change: TargetChange) -> tuple:
 
 
 class GroupWriter:
-    def __init__(self, applier: Applier, policies: ErrorPolicies, task_id: str, reporter: Reporter):
+    def __init__(self, applier: Applier, policies: ErrorPolicies, task_id: str, reporter: Reporter,
+                 on_ddl: Callable[[Route, RowChange], None] | None = None):
         self.applier = applier
+        self.on_ddl = on_ddl
         self.policies = policies
         self.task_id = task_id
         self.reporter = reporter
@@ -135,6 +137,10 @@ class GroupWriter:
         if run.op is Op.TRUNCATE:
             self.applier.truncate(plan)
             self.reporter.log(Component.TARGET_APPLY, Severity.INFO, f"Table {_name(run.route)} truncated")
+            return 0
+        if run.op is Op.DDL and self.on_ddl is not None:
+            for change in changes:
+                self.on_ddl(run.route, change.row[0])
             return 0
         raise ValueError(f"cannot apply {run.op}")
 

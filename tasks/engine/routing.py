@@ -22,15 +22,19 @@ class Route:
     """One replicated table: its plan, how to shape its changes, and how far it has got."""
 
     def __init__(self, plan: TablePlan, status: RouteStatus = RouteStatus.PENDING):
-        self.plan = plan
         self.key = TableKey(plan.source_schema, plan.source_table)
-        self.shaper = RowShaper(plan)
-        names = [c.name for c in plan.columns]
-        self.key_indexes = tuple(names.index(k) for k in plan.key) if plan.key else tuple(range(len(names)))
+        self.use_plan(plan)
         self.status = status
         self.sync = TableSyncState(state="pending")
         self.idempotent = False  # cached changes of a table loaded without an exact snapshot position
         self.suspended_changes = 0
+
+    def use_plan(self, plan: TablePlan) -> None:
+        """Shape changes by this plan from now on (after a source DDL changed the table)."""
+        self.plan = plan
+        self.shaper = RowShaper(plan)
+        names = [c.name for c in plan.columns]
+        self.key_indexes = tuple(names.index(k) for k in plan.key) if plan.key else tuple(range(len(names)))
 
     def to_target(self, change: RowChange) -> TargetChange:
         names = change.relation.columns
@@ -42,6 +46,8 @@ class Route:
             return TargetChange(Op.UPDATE, key=self._key(before), row=self.shaper.shape_named(after))
         if change.op is Op.DELETE:
             return TargetChange(Op.DELETE, key=self._key(dict(zip(names, change.before, strict=True))))
+        if change.op is Op.DDL:
+            return TargetChange(Op.DDL, row=(change,))  # the applier's DDL handler needs the source change
         return TargetChange(change.op)
 
     def _key(self, values: dict) -> tuple:

@@ -24,6 +24,7 @@ from typing import Any
 
 from endpoints.engines import get_engine
 from endpoints.engines.base import Applier, Engine, TableSyncState
+from endpoints.engines.catalog import SourceTable
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.errors import EngineError, ErrorKind
 from endpoints.engines.plan import PrepMode, TablePlan
@@ -34,6 +35,7 @@ from .capture import CapturePump
 from .executors import LocalExecutor
 from .full_load import FullLoad, FullLoadOptions, TableFailed, TaskStopped, table_key
 from .metrics import MetricsSampler
+from .planner import build_plan
 from .planning import Plan, PlanError, build_task_plan
 from .reporting import Component, Reporter, Severity, TableKey, TableState
 from .routing import Route, RouteStatus
@@ -250,7 +252,7 @@ class TaskRunner:
             checkpoint=checkpoint, options=self._apply_options(), reporter=self.reporter,
             position_key=self.source.position_key, spool=self.spool, cache_dir=directory / "cache",
             cache_limit=spec.spool_limit_bytes, acknowledge=self.stream.acknowledge,
-            capture_error=lambda: self.pump.error, stop=self.stop)
+            capture_error=lambda: self.pump.error, stop=self.stop, replan=self._replan)
         self.loop_error: BaseException | None = None
         self.loop_thread = threading.Thread(target=self._run_loop, name="apply", daemon=True)
         self.pump.start()
@@ -258,6 +260,12 @@ class TaskRunner:
         self.sampler = MetricsSampler(self.reporter, self.pump, self.loop, self.spool, self.stream,
                                       spec.metrics_interval)
         self._log(Component.SOURCE_CAPTURE, f"Capture started at position {start}")
+
+    def _replan(self, table: SourceTable) -> TablePlan | None:
+        """The plan of one table as the mappings shape it now (after a source DDL)."""
+        plan = build_plan([table], self.spec.table_mappings, self.settings, target=self.target,
+                          source_engine=self.source.name)
+        return plan.tables[0] if plan.tables and not plan.errors else None
 
     def _run_loop(self) -> None:
         try:
@@ -391,6 +399,7 @@ class TaskRunner:
             min_transaction_size=tuning.min_transaction_size,
             commit_timeout=float(tuning.commit_timeout),
             handle_truncate=settings.ddl_handling.handle_source_table_truncated,
+            handle_altered=settings.ddl_handling.handle_source_table_altered,
             retry_interval=float(errors.recoverable_error_interval),
             retry_max_interval=float(errors.recoverable_error_throttling_max),
             retry_limit=errors.recoverable_error_count,
