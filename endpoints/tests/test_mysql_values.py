@@ -97,7 +97,8 @@ def test_it_offers_copy_text_for_passthrough_plans(zoo):
     from endpoints.engines.mysql import MySQLEngine
 
     engine = MySQLEngine(ConnectionInfo.from_url(zoo))
-    assert engine.source_formats(plan_for(zoo, "zoo")) == (RowFormat.PG_COPY_TEXT, RowFormat.PYTHON)
+    assert engine.source_formats(plan_for(zoo, "zoo")) == (RowFormat.PG_COPY_TEXT, RowFormat.MYSQL_LOAD_TEXT,
+                                                           RowFormat.PYTHON)
 
 
 def test_it_writes_copy_lines_postgresql_loads_with_the_same_values(zoo, pg_database):
@@ -152,3 +153,18 @@ def test_it_converts_other_character_sets_to_utf8_on_the_copy_path(mysql_databas
     python = read_all(url, plan)
     assert python[0].data == [(1, "caf\u00e9\t", "\u00e9" * 3)]
     assert python[0].notes == {"lob_truncated": 1}
+
+
+def test_it_reads_floats_exactly_although_mysql_prints_six_digits(mysql_database, pg_database):
+    url = mysql_database()
+    run(url, "CREATE TABLE fl (id int PRIMARY KEY, f float, d2 double(10,2), d double)",
+        "INSERT INTO fl VALUES (1, 16777216, 1.25, 0.1), (2, 3.14159274, NULL, 1e300)")
+    expected = [(1, 16777216.0, 1.25, 0.1), (2, 3.1415927410125732, None, 1e300)]
+    assert [r for b in read_all(url, plan_for(url, "fl")) for r in b.data] == expected
+    batches = read_all(url, plan_for(url, "fl"), fmt=RowFormat.PG_COPY_TEXT)
+    with psycopg.connect(pg_database(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE fl (id int, f float8, d2 float8, d float8)")
+        with conn.cursor() as cursor, cursor.copy("COPY fl FROM STDIN") as copy:
+            for batch in batches:
+                copy.write(batch.data)
+        assert conn.execute("SELECT * FROM fl ORDER BY id").fetchall() == expected

@@ -145,13 +145,16 @@ def test_it_puts_every_table_in_the_endpoint_database_when_asked(mysql_database)
 
 # ---- loads ---------------------------------------------------------------------------------------
 
-def test_it_loads_every_mysql_type_mysql_to_mysql(mysql_database):
+@pytest.mark.parametrize("fmt", [RowFormat.PYTHON, RowFormat.MYSQL_LOAD_TEXT])
+def test_it_loads_every_mysql_type_mysql_to_mysql(mysql_database, fmt):
     source, target = mysql_database(), mysql_database()
     run(source, ZOO_DDL, *ZOO_INSERTS)
     plan = dataclasses.replace(plan_for(source, "zoo"), target_schema=_db(target))
     engine = _engine(target)
     engine.prepare_table(plan, PrepMode.DROP_AND_CREATE)
-    result = engine.load(plan, read_all(source, plan), commit_rows=10000)
+    batches = read_all(source, plan, fmt=fmt, batch_rows=2)
+    assert {b.format for b in batches} == {fmt}
+    result = engine.load(plan, batches, commit_rows=10000)
     assert (result.rows, result.notes) == (3, {"zero_dates": 3})
     back = {r[0]: dict(zip(COLUMNS, r, strict=True)) for b in read_all(target, plan_for(target, "zoo"))
             for r in b.data}
@@ -206,6 +209,23 @@ def _pymysql_args(url: str) -> dict:
     info = ConnectionInfo.from_url(url)
     return {"host": info.host, "port": info.port, "user": info.username, "password": info.password,
             "database": info.database, "charset": "utf8mb4"}
+
+
+def test_it_loads_floats_exactly_mysql_to_mysql(mysql_database):
+    source, target = mysql_database(), mysql_database()
+    run(source, "CREATE TABLE fl (id int PRIMARY KEY, f float, d double(10,2))",
+        "INSERT INTO fl VALUES (1, 16777216, 1.25), (2, 3.14159274, 2.5)")
+    plan = dataclasses.replace(plan_for(source, "fl"), target_schema=_db(target))
+    engine = _engine(target)
+    engine.prepare_table(plan, PrepMode.DROP_AND_CREATE)
+    engine.load(plan, read_all(source, plan, fmt=RowFormat.MYSQL_LOAD_TEXT), commit_rows=100)
+    exact = "SELECT id, f + 0e0, d + 0e0 FROM fl ORDER BY id"
+    assert query(target, exact) == query(source, exact) == [(1, 16777216.0, 1.25), (2, 3.1415927410125732, 2.5)]
+
+
+def test_it_prefers_server_built_lines_as_a_target():
+    engine = MySQLEngine(ConnectionInfo.from_url("mysql://u@h/x"))
+    assert engine.target_formats() == (RowFormat.MYSQL_LOAD_TEXT, RowFormat.PYTHON)
 
 
 def test_it_commits_about_every_commit_rows_and_rolls_back_a_refused_chunk(mysql_database):

@@ -56,7 +56,7 @@ class MySQLEngine(Engine):
     # -- full load: source side ----------------------------------------------------------------------------
     def source_formats(self, plan: TablePlan) -> tuple[RowFormat, ...]:
         if plan.passthrough:
-            return (RowFormat.PG_COPY_TEXT, RowFormat.PYTHON)
+            return (RowFormat.PG_COPY_TEXT, RowFormat.MYSQL_LOAD_TEXT, RowFormat.PYTHON)
         return (RowFormat.PYTHON,)
 
     @contextmanager
@@ -76,6 +76,9 @@ class MySQLEngine(Engine):
             return split.split(raw, plan, parts)
 
     # -- full load: target side ---------------------------------------------------------------
+    def target_formats(self) -> tuple[RowFormat, ...]:
+        return (RowFormat.MYSQL_LOAD_TEXT, RowFormat.PYTHON)
+
     def prepare_table(self, plan: TablePlan, mode: PrepMode, *, create_key: bool = True) -> None:
         database = ddl.target_database(self.conn, plan)
         with session(self.conn, f"preparing target table {database}.{plan.target_table}", use_database=False,

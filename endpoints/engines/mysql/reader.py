@@ -28,24 +28,24 @@ from . import copytext, wire
 from .catalog import column_charsets
 from .connection import connect, is_mariadb
 from .errors import translate
-from .sqltext import column_list, select_from
+from .sqltext import quote, select_from
 from .values import ReadNotes, decoders, row_fixers
 from .where import where_clause
 
 
 def read(conn: ConnectionInfo, plan: TablePlan, segment: Segment | None, *, fmt: RowFormat,
          batch_rows: int) -> Iterator[RowBatch]:
-    """Batches of about `batch_rows` rows: PYTHON tuples over plan.read_columns, or PG_COPY_TEXT
-    bytes (whole lines, target column order; only for passthrough plans)."""
-    if fmt is RowFormat.PG_COPY_TEXT and not plan.passthrough:
-        raise EngineError(f"Table {plan.source.qualified}: PostgreSQL COPY text can only be produced when "
-                          "every target column is a plain source column.", kind=ErrorKind.UNSUPPORTED)
+    """Batches of about `batch_rows` rows: PYTHON tuples over plan.read_columns, or PG_COPY_TEXT /
+    MYSQL_LOAD_TEXT bytes (whole lines, target column order; only for passthrough plans)."""
+    if fmt is not RowFormat.PYTHON and not plan.passthrough:
+        raise EngineError(f"Table {plan.source.qualified}: {fmt} rows can only be produced when every target "
+                          "column is a plain source column.", kind=ErrorKind.UNSUPPORTED)
     notes = ReadNotes()
     raw = connect(conn, read_timeout=None, autocommit=False, conv=decoders(notes))
     try:
         position = begin_snapshot(raw)
-        if fmt is RowFormat.PG_COPY_TEXT:
-            yield from _copy_batches(raw, conn, plan, segment, batch_rows, position)
+        if fmt in _DIALECTS:
+            yield from _text_batches(raw, conn, plan, segment, fmt, batch_rows, position)
         else:
             yield from _python_batches(raw, conn, plan, segment, batch_rows, position, notes)
     except (pymysql.MySQLError, OSError) as exc:
@@ -90,7 +90,8 @@ def _python_batches(raw: Connection, conn: ConnectionInfo, plan: TablePlan, segm
     names = plan.read_columns
     columns = _source_columns(plan, names)
     where = _where(conn, plan, segment)
-    text = select_from(column_list(names), plan.source_schema, plan.source_table, where.text,
+    expressions = ", ".join(copytext.number_expression(quote(c.name), c) for c in columns)
+    text = select_from(expressions, plan.source_schema, plan.source_table, where.text,
                        partition=segment.partition if segment else None)
     fixers = row_fixers([c.dms_type for c in columns], lob_limit=lob_limit(plan), notes=notes)
     first = True
@@ -113,12 +114,15 @@ def _fixed(rows: list[tuple], fixers: list) -> list[tuple]:
     return out
 
 
-def _copy_batches(raw: Connection, conn: ConnectionInfo, plan: TablePlan, segment: Segment | None,
-                  batch_rows: int, position: str | None) -> Iterator[RowBatch]:
+_DIALECTS = {RowFormat.PG_COPY_TEXT: copytext.PG, RowFormat.MYSQL_LOAD_TEXT: copytext.MYSQL}
+
+
+def _text_batches(raw: Connection, conn: ConnectionInfo, plan: TablePlan, segment: Segment | None,
+                  fmt: RowFormat, batch_rows: int, position: str | None) -> Iterator[RowBatch]:
     columns = _source_columns(plan, tuple(c.source for c in plan.columns if c.source))
     where = _where(conn, plan, segment)
     charsets = column_charsets(raw, plan.source_schema, plan.source_table)
-    line = copytext.line_expression(columns, lob_limit(plan), charsets)
+    line = copytext.line_expression(columns, lob_limit(plan), charsets, _DIALECTS[fmt])
     text = select_from(line, plan.source_schema, plan.source_table, where.text,
                        partition=segment.partition if segment else None)
     with raw.cursor() as cursor:
@@ -128,7 +132,7 @@ def _copy_batches(raw: Connection, conn: ConnectionInfo, plan: TablePlan, segmen
     cursor.execute(text, tuple(where.params))
     for lines in wire.stream_first_column(raw, batch_rows):
         data = b"\n".join(lines) + b"\n"
-        batch = RowBatch(RowFormat.PG_COPY_TEXT, len(lines), data, nbytes=len(data))
+        batch = RowBatch(fmt, len(lines), data, nbytes=len(data))
         if first:
             batch.snapshot_position, first = position, False
         if len(lines) < batch_rows:  # the result is complete: the counters are final
@@ -139,7 +143,7 @@ def _copy_batches(raw: Connection, conn: ConnectionInfo, plan: TablePlan, segmen
     # The last batch was full, so the counters were not final when it left: send them alone.
     counts = _counters(raw)
     if counts:
-        yield RowBatch(RowFormat.PG_COPY_TEXT, 0, b"", notes=counts, snapshot_position=position if first else None)
+        yield RowBatch(fmt, 0, b"", notes=counts, snapshot_position=position if first else None)
 
 
 def _counters(raw: Connection) -> dict[str, int]:

@@ -5,7 +5,8 @@ Measured on the 2-core test machine (MariaDB 10.11, binlog on), 200k rows of
 multi-row INSERT through executemany 30k rows/s, LOAD DATA LOCAL 53k rows/s, so
 LOAD DATA it is. Rows are written to a private temporary file (in /dev/shm when
 there is one) in chunks of at most maxFileSize and loaded; the transaction commits
-about every commit_rows rows.
+about every commit_rows rows. MySQL-to-MySQL passthrough plans arrive as MYSQL_LOAD_TEXT,
+lines the source server wrote in the same format, and are sent as they are.
 
 With LOCAL the server turns bad values and duplicate keys into warnings and goes
 on (it cannot stop the client's upload), so every chunk's warnings are checked:
@@ -66,9 +67,12 @@ def _load_all(raw: GuardedConnection, statement: str, path: Path, shape: LoadLay
     chunk: list[bytes] = []
     chunk_size = chunk_rows = uncommitted = 0
     for batch in batches:
-        if batch.format is not RowFormat.PYTHON:
+        if batch.format is RowFormat.PYTHON:
+            data = shape.lines(batch.data)
+        elif batch.format is RowFormat.MYSQL_LOAD_TEXT:
+            data = batch.data  # already LOAD DATA lines, written by the source server (copytext.py)
+        else:
             raise EngineError(f"MySQL cannot load rows in format {batch.format}.", kind=ErrorKind.UNSUPPORTED)
-        data = shape.lines(batch.data)
         chunk.append(data)
         chunk_size += len(data)
         chunk_rows += batch.rows
