@@ -32,11 +32,18 @@ from endpoints.engines.errors import EngineError
 from endpoints.engines.plan import TablePlan
 
 from .apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully
+from .netting import net
 from .reporting import Component, Reporter, Severity, TableKey, TableState
 from .routing import Route, RouteStatus
 from .spool import Marker, Spool
 
 PositionKey = Callable[[str], tuple]
+
+# Changes written to the target at a time (the group's transaction stays open between writes), so a
+# huge transaction or window never sits whole in memory. Batch apply nets what it holds, so it holds
+# more: 50,000 changes are ~25 MB.
+WRITE_ITEMS = 5000
+BATCH_WRITE_ITEMS = 50_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class ApplyOptions:
     retry_max_interval: float = 1800.0  # RecoverableErrorThrottlingMax
     retry_limit: int = -1  # RecoverableErrorCount (-1: forever)
     stop_after_commit_time: datetime | None = None  # CdcStopPosition commit_time:... (naive UTC)
+    batch_apply: bool = False  # TargetMetadata.BatchApplyEnabled: net each window per key, apply in bulk
+    batch_timeout_min: float = 1.0  # BatchApplyTimeoutMin: a window stays open at least this long
+    batch_timeout_max: float = 30.0  # BatchApplyTimeoutMax: and at most this long
 
 
 @dataclass
@@ -186,10 +196,10 @@ class ApplyLoop:
         changes = 0
         last: Transaction | None = None
         while True:
-            waiting = main and (last is None or not last.complete)
+            waiting = main and (last is None or not last.complete or self._window_open(opened, main))
             record = spool.read(timeout=0.2 if waiting else 0)
             if record is None:
-                if last is None or last.complete:
+                if last is None or (last.complete and not self._window_open(opened, main)):
                     break  # nothing more ready: commit what we have now (latency before batching)
                 self._raise_capture_error()
                 if self.stop.is_set():
@@ -203,12 +213,11 @@ class ApplyLoop:
             if main and self._past_stop_time(record):
                 break
             changes += self._take(record, items, main)
-            if len(items) >= 5000:
+            if len(items) >= (BATCH_WRITE_ITEMS if self.options.batch_apply else WRITE_ITEMS):
                 self._write(items, careful)
                 items = []
             last = record
-            if record.complete and (changes >= self.options.min_transaction_size
-                                    or time.monotonic() - opened >= self.options.commit_timeout):
+            if record.complete and self._group_full(changes, opened):
                 break
         if last is None:
             return False
@@ -266,7 +275,20 @@ class ApplyLoop:
             known.append(self.checkpoint.position)
         return all(k is None or key > self.key(k) for k in known)
 
+    def _window_open(self, opened: float, main: bool) -> bool:
+        """Batch apply keeps gathering the stream's transactions for BatchApplyTimeoutMin."""
+        return (self.options.batch_apply and main and not self.stop.is_set()
+                and time.monotonic() - opened < self.options.batch_timeout_min)
+
+    def _group_full(self, changes: int, opened: float) -> bool:
+        elapsed = time.monotonic() - opened
+        if self.options.batch_apply:
+            return elapsed >= self.options.batch_timeout_max
+        return changes >= self.options.min_transaction_size or elapsed >= self.options.commit_timeout
+
     def _write(self, items: list[Item], careful: bool) -> None:
+        if self.options.batch_apply:
+            items = net(items)
         if not items:
             return
         if not self.group_open:

@@ -404,6 +404,9 @@ class TaskRunner:
             retry_max_interval=float(errors.recoverable_error_throttling_max),
             retry_limit=errors.recoverable_error_count,
             stop_after_commit_time=self.stop_position.commit_time if self.stop_position else None,
+            batch_apply=settings.target_metadata.batch_apply_enabled,
+            batch_timeout_min=float(tuning.batch_apply_timeout_min),
+            batch_timeout_max=float(tuning.batch_apply_timeout_max),
         )
 
     def _log(self, component: Component, message: str) -> None:

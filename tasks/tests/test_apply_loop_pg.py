@@ -237,3 +237,70 @@ def test_it_logs_a_refused_change_and_applies_the_rest(tables, tmp_path):
         ("accounts", "Target table app.accounts: a row with the same key already exists "
                      "(Key (id)=(1) already exists.)."),
     ]
+
+
+# ---- batch apply ----------------------------------------------------------------------------------
+
+BATCH = ApplyOptions(batch_apply=True, batch_timeout_min=0.0, batch_timeout_max=30.0)
+
+
+@pytest.mark.live
+def test_it_nets_a_window_in_batch_apply_mode(tables, tmp_path):
+    run = run_loop(tables, tmp_path, history(tables), until=lsn(5), options=BATCH)
+    assert run.error is None
+    assert contents(tables.url, "accounts") == EXPECTED_ACCOUNTS
+    assert contents(tables.url, "audit") == EXPECTED_AUDIT
+    assert saved_checkpoint(tables.url)[0].position == lsn(5)
+    counts = run.reporter.counts[TableKey("app", "accounts")]
+    # all in one window: ann inserted, updated and moved to 3 is one insert at 3; bob inserted and deleted is
+    # nothing; cy is an insert
+    assert (counts.inserts, counts.updates, counts.deletes) == (2, 0, 0)
+
+
+def _random_history(t: Tables, seed: int, count: int) -> tuple[list[Transaction], dict, list]:
+    """Random transactions on both tables (key moves, unsent values, deletes, re-inserts), and the
+    rows they leave."""
+    import random
+
+    rnd = random.Random(seed)
+    accounts: dict[int, tuple] = {}
+    audit: list[tuple] = []
+    records = []
+    for n in range(1, count + 1):
+        changes = []
+        for _ in range(rnd.randint(1, 6)):
+            free = [k for k in range(1, 60) if k not in accounts]
+            op = rnd.choice("IIUUUMDA")
+            if op == "I" and free:
+                row = (rnd.choice(free), f"n{rnd.randint(0, 99)}", rnd.randint(0, 500))
+                accounts[row[0]] = row
+                changes.append(t.ins("accounts", *row))
+            elif op in "UM" and accounts:
+                key = rnd.choice(sorted(accounts))
+                new = rnd.choice(free) if op == "M" and free else key
+                row = (new, f"u{rnd.randint(0, 99)}", rnd.randint(0, 500))
+                del accounts[key]
+                accounts[new] = row
+                changes.append(t.upd("accounts", *row, before=(key, None, None) if new != key else None))
+            elif op == "D" and accounts:
+                key = rnd.choice(sorted(accounts))
+                del accounts[key]
+                changes.append(t.dele("accounts", key, None, None))
+            else:
+                row = (rnd.randint(1, 5), rnd.choice(["a", "b"]))
+                audit.append(row)
+                changes.append(t.ins("audit", *row))
+        records.append(txn(n, *changes))
+    return records, accounts, sorted(audit)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("batch", [False, True])
+def test_it_converges_on_random_transactions(tables, tmp_path, batch):
+    records, accounts, audit = _random_history(tables, seed=11, count=400)
+    options = ApplyOptions(batch_apply=batch, batch_timeout_min=0.0, min_transaction_size=50)
+    run = run_loop(tables, tmp_path, records, until=lsn(400), options=options)
+    assert run.error is None
+    assert contents(tables.url, "accounts") == sorted(accounts.values())
+    assert contents(tables.url, "audit") == audit
+    assert saved_checkpoint(tables.url)[0].position == lsn(400)
