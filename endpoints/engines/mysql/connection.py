@@ -31,7 +31,7 @@ _PARSE_CHANGING_MODES = {"NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "PIPES_AS_CONCAT
 
 def connect(conn: ConnectionInfo, *, timeout: float = 10.0, read_timeout: float | None = None,
             database: str | None = None, use_database: bool = True, local_infile: bool = False,
-            autocommit: bool = True, run_scripts: bool = True, conv: dict | None = None,
+            autocommit: bool = True, run_scripts: bool = True,
             connection_class: type[Connection] = Connection) -> Connection:
     """An open connection, session prepared; raises EngineError (never a PyMySQL error).
 
@@ -51,7 +51,6 @@ def connect(conn: ConnectionInfo, *, timeout: float = 10.0, read_timeout: float 
         "write_timeout": read_timeout,
         "autocommit": autocommit,
         "local_infile": local_infile,
-        **({"conv": conv} if conv is not None else {}),
         **ssl_options(conn),
     }
     try:
