@@ -14,7 +14,7 @@ from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.errors import EngineError, ErrorKind
 from endpoints.engines.mysql import MySQLEngine
 from endpoints.engines.mysql.connection import connect, ssl_options
-from endpoints.engines.mysql.readiness import global_privileges
+from endpoints.engines.mysql.readiness import cdc_setting_warnings, global_privileges, target_setting_warnings
 from endpoints.engines.mysql.sqltext import quote, split_statements
 from endpoints.engines.registry import get_engine
 
@@ -66,6 +66,40 @@ def test_it_turns_tls_off_in_mode_none():
     assert ssl_options(ConnectionInfo.from_url("mysql://u@h/db")) == {"ssl_disabled": True}
 
 
+def test_it_names_each_binlog_setting_cdc_needs():
+    warnings = cdc_setting_warnings({"log_bin": "OFF", "binlog_format": "MIXED", "binlog_row_image": "MINIMAL",
+                                     "binlog_row_metadata": "MINIMAL", "server_id": "0",
+                                     "binlog_expire_logs_seconds": "3600"})
+    assert warnings == [
+        "Binary logging is off (log_bin=OFF): CDC reads the binary log. Start the server with log_bin "
+        "(e.g. log_bin=mysql-bin in my.cnf) and restart it.",
+        "binlog_format=MIXED: CDC needs binlog_format=ROW (STATEMENT or MIXED logging loses row values). Set it "
+        "in my.cnf (or SET GLOBAL binlog_format='ROW') and restart the server or reconnect clients.",
+        "binlog_row_image=MINIMAL: CDC needs binlog_row_image=FULL (other images leave columns out of updates "
+        "and deletes). Set it in my.cnf (or SET GLOBAL binlog_row_image='FULL') and restart the server or "
+        "reconnect clients.",
+        "binlog_row_metadata=MINIMAL: CDC needs binlog_row_metadata=FULL (without it rows arrive without column "
+        "names). Set it in my.cnf (or SET GLOBAL binlog_row_metadata='FULL') and restart the server or "
+        "reconnect clients.",
+        "server_id=0: CDC needs a server id of at least 1. Set server_id in my.cnf and restart.",
+        "Binary logs are kept only 1 h: keep them at least 24 h (binlog_expire_logs_seconds=86400 or more) so a "
+        "stopped task can resume.",
+    ]
+
+
+def test_it_accepts_a_server_without_binlog_row_metadata():
+    # MySQL before 8.0.1 and MariaDB before 10.5 have no binlog_row_metadata: not a problem to report.
+    assert cdc_setting_warnings({"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL",
+                                 "server_id": "7", "expire_logs_days": "2"}) == []
+
+
+def test_it_warns_a_target_without_load_data_local():
+    assert target_setting_warnings({"local_infile": "OFF"}) == [
+        "local_infile=OFF: full loads will use multi-row INSERT, about half as fast as LOAD DATA LOCAL. "
+        "Set local_infile=ON (SET GLOBAL local_infile=ON and in my.cnf) to load faster."]
+    assert target_setting_warnings({"local_infile": "ON"}) == []
+
+
 def test_it_describes_the_dms_extra_attributes():
     names = set(MySQLEngine.extra_attributes)
     assert {"eventsPollInterval", "serverTimezone", "afterConnectScript", "cleanSourceMetadataOnMismatch",
@@ -89,6 +123,7 @@ def test_it_does_not_check_cdc_for_a_target(mysql_database):
     report = _engine(mysql_database()).test_connection(EndpointRole.TARGET, timeout=5)
     assert report.ok
     assert report.cdc_ready is None
+    assert report.warnings == ()  # local_infile is ON on the test server
 
 
 @pytest.mark.live

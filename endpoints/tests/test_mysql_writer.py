@@ -211,6 +211,37 @@ def _pymysql_args(url: str) -> dict:
             "database": info.database, "charset": "utf8mb4"}
 
 
+@pytest.mark.parametrize("fmt", [RowFormat.PYTHON, RowFormat.MYSQL_LOAD_TEXT])
+def test_it_falls_back_to_insert_when_load_data_local_is_refused(mysql_database, fmt):
+    from endpoints.engines.mysql import writer
+
+    source, target = mysql_database(), mysql_database()
+    run(source, ZOO_DDL, *ZOO_INSERTS)
+    plan = dataclasses.replace(plan_for(source, "zoo"), target_schema=_db(target))
+    _engine(target).prepare_table(plan, PrepMode.DROP_AND_CREATE)
+    # A client without LOAD DATA LOCAL is refused just like a server with local_infile=OFF.
+    result = writer.load(ConnectionInfo.from_url(target), plan, read_all(source, plan, fmt=fmt, batch_rows=2),
+                         commit_rows=1, client_local_infile=False)
+    assert (result.rows, result.notes) == (3, {"zero_dates": 3})
+    back = {r[0]: dict(zip(COLUMNS, r, strict=True)) for b in read_all(target, plan_for(target, "zoo"))
+            for r in b.data}
+    assert back[1] == EXTREMES
+
+
+def test_it_loads_canonical_values_with_insert_too(mysql_database):
+    from endpoints.engines.mysql import writer
+
+    url = mysql_database()
+    plan = _plan(_db(url), "canon", [(n, t, True) for n, t, _ in CANONICAL])
+    _engine(url).prepare_table(plan, PrepMode.DROP_AND_CREATE)
+    values = tuple(v for _n, _t, v in CANONICAL)
+    writer.load(ConnectionInfo.from_url(url), plan, _batches([values]), commit_rows=10, client_local_infile=False)
+    loaded = query(url, "SELECT * FROM canon")[0]
+    expected = dict((n, v) for n, _t, v in CANONICAL) | {"flag": 1, "clock": _timedelta(23, 59, 59, 123456),
+                                                          "tiny": Decimal("100.00")}
+    assert dict(zip([n for n, _t, _v in CANONICAL], loaded, strict=True)) == expected
+
+
 def test_it_loads_floats_exactly_mysql_to_mysql(mysql_database):
     source, target = mysql_database(), mysql_database()
     run(source, "CREATE TABLE fl (id int PRIMARY KEY, f float, d double(10,2))",

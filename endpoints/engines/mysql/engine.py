@@ -15,7 +15,7 @@ from . import catalog, control, ddl, reader, snapshot, split, typemap, writer
 from .attributes import EXTRA_ATTRIBUTES
 from .connection import connect, server_label, session
 from .errors import translate
-from .readiness import cdc_warnings
+from .readiness import cdc_warnings, target_warnings
 from .snapshot import PositionSnapshot, snapshot_position
 
 
@@ -33,7 +33,7 @@ class MySQLEngine(Engine):
         try:
             version = server_label(raw)
             if role is not EndpointRole.SOURCE:
-                return ConnectionReport(ok=True, server_version=version)
+                return ConnectionReport(ok=True, server_version=version, warnings=tuple(target_warnings(raw)))
             warnings = cdc_warnings(raw)
             return ConnectionReport(ok=True, server_version=version, warnings=tuple(warnings),
                                     cdc_ready=not warnings)

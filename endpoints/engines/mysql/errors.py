@@ -22,7 +22,7 @@ _DATA = {1048, 1062, 1264, 1265, 1292, 1366, 1367, 1406, 1452, 1451, 4025, 3140,
 _TIMEOUT = {1969, 3024, 1205, 1317}  # statement time limit, lock wait, interrupted
 _TRANSIENT = {1040, 1213, 1053, 1927}  # too many connections, deadlock, shutdown, connection killed
 _LOST = {2006, 2013, 2055}
-_LOCAL_INFILE = {1148, 3948, 2068}
+LOCAL_INFILE_REFUSED = {1148, 3948, 2068, 4166}  # LOAD DATA LOCAL disabled on the server or client
 
 
 def where(conn: ConnectionInfo) -> str:
@@ -59,7 +59,7 @@ def translate(exc: BaseException, conn: ConnectionInfo, doing: str = "connecting
     if code in _PRIVILEGE:
         return EngineError(f"Permission denied while {doing} on {at}: {text}. Grant the missing privilege "
                            "to this user.", kind=ErrorKind.PRIVILEGE)
-    if code in _LOCAL_INFILE:
+    if code in LOCAL_INFILE_REFUSED:
         return EngineError(f"LOAD DATA LOCAL INFILE is disabled on {at}: {text}. Set local_infile=ON on the "
                            "server.", kind=ErrorKind.CONFIGURATION)
     return _statement(code, text, at, doing)

@@ -24,10 +24,25 @@ def cdc_warnings(raw: Connection) -> list[str]:
     with raw.cursor() as cursor:
         cursor.execute(sql("server_variables"))
         settings = {name.lower(): str(value) for name, value in cursor.fetchall()}
-    return _setting_warnings(settings) + _privilege_warnings(raw)
+    return cdc_setting_warnings(settings) + _privilege_warnings(raw)
 
 
-def _setting_warnings(settings: dict[str, str]) -> list[str]:
+def target_warnings(raw: Connection) -> list[str]:
+    """What makes this server a slower or failing full-load target."""
+    with raw.cursor() as cursor:
+        cursor.execute("SHOW GLOBAL VARIABLES WHERE Variable_name = 'local_infile'")
+        settings = {name.lower(): str(value) for name, value in cursor.fetchall()}
+    return target_setting_warnings(settings)
+
+
+def target_setting_warnings(settings: dict[str, str]) -> list[str]:
+    if settings.get("local_infile", "ON").upper() in {"OFF", "0"}:
+        return ["local_infile=OFF: full loads will use multi-row INSERT, about half as fast as LOAD DATA LOCAL. "
+                "Set local_infile=ON (SET GLOBAL local_infile=ON and in my.cnf) to load faster."]
+    return []
+
+
+def cdc_setting_warnings(settings: dict[str, str]) -> list[str]:
     warnings = []
     if settings.get("log_bin", "OFF").upper() not in {"ON", "1"}:
         warnings.append("Binary logging is off (log_bin=OFF): CDC reads the binary log. Start the server with "

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..catalog import SourceColumn
-from ..types import INTEGER_TYPES, T
+from ..types import INTEGER_TYPES, DmsType, T
 
 NULL = "\\N"
 Parser = Callable[[str], Any]
@@ -50,8 +50,13 @@ def _boolean(field: str) -> bool:
 
 
 def field_parser(column: SourceColumn) -> Parser:
-    """The parser of one column's LOAD DATA text field."""
-    kind = column.dms_type.name if column.dms_type is not None else None
+    """The parser of one source column's LOAD DATA text field."""
+    return parser_for(column.dms_type, column.nullable)
+
+
+def parser_for(dms_type: DmsType | None, nullable: bool = True) -> Parser:
+    """The parser of a LOAD DATA text field holding a value of `dms_type`."""
+    kind = dms_type.name if dms_type is not None else None
     if kind in (T.STRING, T.WSTRING, T.CLOB, T.NCLOB):
         return _text
     if kind is T.DATE:
@@ -70,7 +75,7 @@ def field_parser(column: SourceColumn) -> Parser:
         base = bytes.fromhex
     else:
         base = str
-    return _nullable(base) if column.nullable else base
+    return _nullable(base) if nullable else base
 
 
 def parse_lines(data: bytes, parsers: Sequence[Parser]) -> list[tuple]:
