@@ -5,6 +5,12 @@ so every reader takes its own (reader.begin_snapshot) and reports its position o
 first batch. `snapshot_position()` gives the task a binary log position at or before
 every later reader's snapshot: CDC starts there, and the changes a reader's snapshot
 already contains are applied again idempotently (upserts, delete-if-exists).
+
+MariaDB ties a snapshot to its binlog position (binlog_snapshot_file/position). MySQL
+can only do so under FLUSH TABLES WITH READ LOCK, as mysqldump does; we do not take it:
+FLUSH TABLES waits for every running query on the tables, including our own segment
+readers' long SELECTs, so parallel segments would load one after another (and every
+writer on the server would wait meanwhile). MySQL readers report no position.
 """
 
 from __future__ import annotations
