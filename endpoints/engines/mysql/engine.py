@@ -72,7 +72,8 @@ class MySQLEngine(Engine):
         return reader.read(self.conn, plan, segment, fmt=fmt, batch_rows=batch_rows)
 
     def split(self, plan: TablePlan, parts: int) -> tuple[Segment, ...]:
-        with session(self.conn, f"splitting {plan.source.qualified}") as raw:
+        # Sampling a big table scans it: no executeTimeout here.
+        with session(self.conn, f"splitting {plan.source.qualified}", read_timeout=None) as raw:
             return split.split(raw, plan, parts)
 
     # -- full load: target side ---------------------------------------------------------------
