@@ -124,6 +124,20 @@ def test_it_streams_in_batches_of_the_asked_size(numbers):
 
 
 @pytest.mark.live
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("fmt", [RowFormat.PYTHON, RowFormat.PG_COPY_TEXT])
+def test_it_lets_a_reader_stop_halfway(numbers, fmt):
+    import gc
+
+    batches = MySQLEngine(ConnectionInfo.from_url(numbers)).read(plan_for(numbers, "nums"), None, fmt=fmt,
+                                                                 batch_rows=5)
+    assert next(batches).rows == 5
+    batches.close()  # the loader failed: the rest of the table is never read
+    gc.collect()
+    assert _ids(numbers, plan_for(numbers, "nums")) == list(range(1, 21))
+
+
+@pytest.mark.live
 def test_it_splits_an_integer_key_covering_every_row_once(numbers):
     engine = MySQLEngine(ConnectionInfo.from_url(numbers))
     plan = plan_for(numbers, "nums")

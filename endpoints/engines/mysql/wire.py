@@ -137,5 +137,7 @@ def stream_first_column(raw: Connection, batch_rows: int) -> Iterator[list[bytes
                 yield lines
     except BaseException:
         if not reader.done:
-            raw._force_close()  # stopped mid-result: the rest of the stream cannot be skipped cheaply
+            # Stopped mid-result: skipping the rest would mean reading it all, so the connection goes.
+            result.unbuffered_active = False
+            raw._force_close()
         raise
