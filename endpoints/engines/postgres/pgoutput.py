@@ -39,14 +39,14 @@ class DecodeError(ValueError):
     """The bytes are not a well-formed pgoutput message of protocol version 1."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Begin:
     final_lsn: int  # the LSN of the transaction's commit record
     commit_time: datetime  # naive UTC
     xid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Commit:
     commit_lsn: int
     end_lsn: int  # the end of the commit record: confirming it means "this transaction is done"
@@ -54,13 +54,13 @@ class Commit:
     flags: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Origin:
     lsn: int  # the commit's LSN on the origin server
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Column:
     name: str
     type_oid: int
@@ -68,7 +68,7 @@ class Column:
     key: bool  # part of the replica identity (every column with REPLICA IDENTITY FULL)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RelationMessage:
     relid: int
     schema: str
@@ -77,20 +77,20 @@ class RelationMessage:
     columns: tuple[Column, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TypeMessage:
     type_oid: int
     schema: str
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Insert:
     relid: int
     new: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     relid: int
     new: tuple
@@ -98,21 +98,21 @@ class Update:
     old_kind: str | None = None  # 'K': old key values only (others None), 'O': the whole old row
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delete:
     relid: int
     old: tuple
     old_kind: str  # 'K' or 'O', as for Update
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Truncate:
     relids: tuple[int, ...]
     cascade: bool
     restart_identity: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LogicalMessage:
     transactional: bool
     lsn: int
@@ -187,10 +187,9 @@ def _type(buf: bytes) -> TypeMessage:
 
 
 def _insert(buf: bytes) -> Insert:
-    (relid,) = _U32.unpack_from(buf, 1)
-    _expect(buf, 5, b"N")
-    new, _ = read_tuple(buf, 6)
-    return Insert(relid, new)
+    if buf[5] != 0x4E:  # 'N'
+        raise DecodeError(f"insert: expected 'N' before the new tuple, got {buf[5:6]!r}")
+    return Insert(_U32.unpack_from(buf, 1)[0], read_tuple(buf, 6)[0])
 
 
 def _update(buf: bytes) -> Update:
@@ -240,34 +239,29 @@ def read_tuple(buf: bytes, pos: int) -> tuple[tuple, int]:
     """TupleData at `pos`: (values, position after it). The hot path of decoding: kept flat."""
     (count,) = _U16.unpack_from(buf, pos)
     pos += 2
-    values: list = []
-    append = values.append
+    values: list = [None] * count
     unpack = _U32.unpack_from
-    for _ in range(count):
+    for i in range(count):
         kind = buf[pos]
-        pos += 1
         if kind == 0x74:  # 't'
-            (length,) = unpack(buf, pos)
-            pos += 4
-            end = pos + length
-            if end > len(buf):
-                raise DecodeError(f"tuple value of {length} bytes runs past the end of the message")
-            append(buf[pos:end].decode("utf-8"))
-            pos = end
-        elif kind == 0x6E:  # 'n'
-            append(None)
+            length = unpack(buf, pos + 1)[0]
+            pos += 5
+            values[i] = buf[pos:pos + length].decode()
+            pos += length
+        elif kind == 0x6E:  # 'n': the list already holds None
+            pos += 1
         elif kind == 0x75:  # 'u'
-            append(UNCHANGED)
+            values[i] = UNCHANGED
+            pos += 1
         elif kind == 0x62:  # 'b'
-            (length,) = unpack(buf, pos)
-            pos += 4
-            end = pos + length
-            if end > len(buf):
-                raise DecodeError(f"tuple value of {length} bytes runs past the end of the message")
-            append(buf[pos:end])
-            pos = end
+            length = unpack(buf, pos + 1)[0]
+            pos += 5
+            values[i] = buf[pos:pos + length]
+            pos += length
         else:
             raise DecodeError(f"unknown tuple value kind {chr(kind)!r}")
+    if pos > len(buf):  # a slice past the end is silently short: the lengths tell
+        raise DecodeError(f"tuple values run past the end of the message ({pos} > {len(buf)} bytes)")
     return tuple(values), pos
 
 
@@ -276,11 +270,6 @@ def _cstring(buf: bytes, pos: int) -> tuple[str, int]:
     if end < 0:
         raise DecodeError(f"string at byte {pos} has no terminating NUL")
     return buf[pos:end].decode("utf-8"), end + 1
-
-
-def _expect(buf: bytes, pos: int, marker: bytes) -> None:
-    if buf[pos:pos + 1] != marker:
-        raise DecodeError(f"expected {marker!r} at byte {pos}, got {buf[pos:pos + 1]!r}")
 
 
 _HANDLERS = {

@@ -30,7 +30,7 @@ class Described:
     relation: Relation
     selected: bool
     converters: tuple[Converter, ...]
-    plain: bool  # no column needs converting: tuples pass as they are
+    conversions: tuple[tuple[int, Callable[[str], Any]], ...]  # (column index, converter) where one is needed
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ class RelationCache:
         relation = Relation(schema=table.schema if table else message.schema,
                             table=table.name if table else message.table,
                             columns=names, key=tuple(c.name for c in message.columns if c.key), types=types)
-        described = Described(relation, table is not None, converters, all(c is None for c in converters))
+        conversions = tuple((i, c) for i, c in enumerate(converters) if c is not None)
+        described = Described(relation, table is not None, converters, conversions)
         self._relations[message.relid] = described
         return described
 
@@ -81,13 +82,17 @@ class RelationCache:
 
     def convert(self, described: Described, values: tuple | None) -> tuple | None:
         """Canonical values for one tuple; None, UNCHANGED and values of unconverted columns pass as they are."""
-        if values is None or described.plain:
+        if values is None or not described.conversions:
             return values
+        out = list(values)
         try:
-            return tuple(v if c is None or v is None or v is UNCHANGED else c(v)
-                         for c, v in zip(described.converters, values, strict=True))
+            for index, convert in described.conversions:
+                value = out[index]
+                if value is not None and value is not UNCHANGED:
+                    out[index] = convert(value)
         except (ValueProblem, ValueError, TypeError) as exc:
             raise self._value_error(described, values, exc) from None
+        return tuple(out)
 
     def _value_error(self, described: Described, values: tuple, exc: Exception) -> EngineError:
         relation = described.relation
