@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from endpoints.engines.base import UNCHANGED, Op, TargetChange
 
 from .apply_writer import Item
-from .reporting import TableKey
 from .routing import Route
 
 
@@ -48,31 +47,32 @@ class _Row:
     inserted: bool  # the window created it (else it existed before, at `origin`)
     row: tuple  # its values; UNCHANGED where no image of the window said
     origin: tuple | None  # key it had before the window (rows that existed before)
-    position: str  # the last change folded into it
+    item: Item  # the last change folded into it; given out as is when it alone makes the row
 
 
 def net(items: Sequence[Item]) -> list[Item]:
     """The window's changes netted per table and key (see the module docstring)."""
-    tables: dict[TableKey, list[Item]] = {}
-    routes: dict[TableKey, Route] = {}
+    tables: dict[int, tuple[Route, list[Item]]] = {}  # by route identity: one Route object per table
+    last: Route | None = None
+    bucket: list[Item] = []
     for item in items:
-        tables.setdefault(item.route.key, []).append(item)
-        routes[item.route.key] = item.route
+        if item.route is not last:
+            last = item.route
+            bucket = tables.setdefault(id(last), (last, []))[1]
+        bucket.append(item)
     out: list[Item] = []
-    for key, table_items in tables.items():
-        route = routes[key]
+    for route, table_items in tables.values():
         if not route.plan.key:
             out.extend(table_items)
             continue
-        segment: list[Item] = []
-        for item in table_items:
-            if item.change.op in (Op.TRUNCATE, Op.DDL):
-                out.extend(_net_segment(route, segment))
+        start = 0
+        for n, item in enumerate(table_items):
+            op = item.change.op
+            if op is Op.TRUNCATE or op is Op.DDL:
+                out.extend(_net_segment(route, table_items[start:n]))
                 out.append(item)
-                segment = []
-            else:
-                segment.append(item)
-        out.extend(_net_segment(route, segment))
+                start = n + 1
+        out.extend(_net_segment(route, table_items[start:]))
     return out
 
 
@@ -87,58 +87,76 @@ def _net_segment(route: Route, items: list[Item]) -> list[Item]:
 
 def _netted(route: Route, items: list[Item]) -> list[Item]:
     positions = route.key_indexes
+    single = positions[0] if len(positions) == 1 else None
     live: dict[tuple, _Row] = {}
-    deletes: dict[tuple, str] = {}  # key of a row the window started with and removed -> position
+    deletes: dict[tuple, Item] = {}  # key of a row the window started with and removed -> last change
     gone: set[tuple] = set()  # keys whose row the window removed (deleted or moved away)
     for item in items:
         change = item.change
-        if change.op is Op.INSERT:
-            key = tuple(change.row[p] for p in positions)
+        op = change.op
+        if op is Op.UPDATE:
+            _update(live, deletes, gone, item, positions, single)
+        elif op is Op.INSERT:
+            row = change.row
+            key = (row[single],) if single is not None else tuple(row[p] for p in positions)
             if key in live:
                 raise _CannotNet  # a second row with one key
-            live[key] = _Row(True, change.row, None, item.position)
+            live[key] = _Row(True, row, None, item)
             gone.discard(key)
-        elif change.op is Op.UPDATE:
-            _update(live, deletes, gone, change, item.position, positions)
-        elif change.op is Op.DELETE:
+        elif op is Op.DELETE:
             key = change.key
             found = live.pop(key, None)
             if found is None:
                 if key in gone:
                     raise _CannotNet  # the row is already gone: let the apply report it
-                deletes[key] = item.position
+                deletes[key] = item
             elif not found.inserted:
-                deletes[found.origin] = item.position
+                deletes[found.origin] = item
             gone.add(key)
         else:
             raise _CannotNet
-    out = [Item(route, TargetChange(Op.DELETE, key=key), position) for key, position in deletes.items()]
-    out += [Item(route, TargetChange(Op.INSERT, row=r.row), r.position) for r in live.values() if r.inserted]
-    updates = [Item(route, TargetChange(Op.UPDATE, key=r.origin, row=r.row), r.position)
-               for r in live.values() if not r.inserted]
-    out += sorted(updates, key=lambda i: tuple(v is UNCHANGED for v in i.change.row))  # stable: one run per mask
-    return out
+    out = [item if item.change.op is Op.DELETE and item.change.key == key
+           else Item(route, TargetChange(Op.DELETE, key=key), item.position) for key, item in deletes.items()]
+    updates: list[Item] = []
+    partial = False
+    for r in live.values():
+        if r.inserted:
+            out.append(r.item if r.item.change.row is r.row and r.item.change.op is Op.INSERT
+                       else Item(route, TargetChange(Op.INSERT, row=r.row), r.item.position))
+        else:
+            updates.append(r.item if r.item.change.row is r.row and r.item.change.key == r.origin
+                           else Item(route, TargetChange(Op.UPDATE, key=r.origin, row=r.row), r.item.position))
+            partial = partial or UNCHANGED in r.row
+    if partial:  # one run per mask: group them (stable, so source order within a mask)
+        updates.sort(key=lambda i: tuple(v is UNCHANGED for v in i.change.row))
+    return out + updates
 
 
-def _update(live: dict[tuple, _Row], deletes: dict[tuple, str], gone: set[tuple], change: TargetChange,
-            position: str, positions: Sequence[int]) -> None:
-    old = change.key
+def _update(live: dict[tuple, _Row], deletes: dict[tuple, Item], gone: set[tuple], item: Item,
+            positions: Sequence[int], single: int | None) -> None:
+    change = item.change
+    old, row = change.key, change.row
     found = live.pop(old, None)
     if found is None:
         if old in gone:
             raise _CannotNet  # an update of a row the window removed
-        found = _Row(False, (UNCHANGED,) * len(change.row), old, position)
-    merged = tuple(p if v is UNCHANGED else v for p, v in zip(found.row, change.row, strict=True))
-    new = tuple(old[j] if merged[p] is UNCHANGED else merged[p] for j, p in enumerate(positions))
+        inserted, origin, merged = False, old, row
+    else:
+        inserted, origin = found.inserted, found.origin
+        merged = tuple(p if v is UNCHANGED else v for p, v in zip(found.row, row, strict=True)) \
+            if UNCHANGED in row else row
+    new = (merged[single],) if single is not None else tuple(merged[p] for p in positions)
+    if UNCHANGED in new:  # a key value not sent: the key did not change
+        new = tuple(old[j] if merged[p] is UNCHANGED else merged[p] for j, p in enumerate(positions))
     if new == old:
-        live[old] = _Row(found.inserted, merged, found.origin, position)
+        live[old] = _Row(inserted, merged, origin, item)
         return
     if new in live:
         raise _CannotNet  # moved onto a live key
-    if not found.inserted:
+    if not inserted:
         if UNCHANGED in merged:
             raise _CannotNet  # a moved row whose unsent values only the target has
-        deletes[found.origin] = position
+        deletes[origin] = item
     gone.add(old)
     gone.discard(new)
-    live[new] = _Row(True, merged, None, position)
+    live[new] = _Row(True, merged, None, item)
