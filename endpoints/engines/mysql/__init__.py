@@ -1,7 +1,26 @@
 """The MySQL / MariaDB engine (the registry maps both "mysql" and "mariadb" here).
 
-Modules, one job each: connection (connect, TLS, session), errors (PyMySQL -> EngineError),
-attributes (extra connection attributes), readiness (CDC prerequisites), engine (the facade).
+Modules, one job each:
+    engine       the facade the task runner sees
+    connection   connect (TLS modes, utf8mb4, session in UTC, afterConnectScript/initstmt)
+    errors       PyMySQL errors -> EngineError in a DBA's words
+    attributes   DMS extra connection attributes
+    readiness    Test connection checks (binlog settings, replication grants, local_infile)
+    catalog      tables, columns, keys, partitions (queries in sql/*.sql)
+    typemap      MySQL <-> DMS types, as data tables with documentation rows
+    where        DMS filters and key-range segments as parameterised WHERE clauses
+    copytext     SELECT expressions that make the server write bulk-load text lines
+    wire         one-column result rows read off the wire as bytes
+    values       canonical Python values parsed from those lines
+    reader       streaming reads with a per-reader consistent snapshot
+    split        key ranges for parallel loading
+    snapshot     the binlog position a full load starts from
+    ddl          target databases and tables as DMS creates them, deferred keys
+    loadfile     Python rows as LOAD DATA text
+    infile       LOAD DATA LOCAL that only sends the loader's own file
+    writer       full-load writes (LOAD DATA LOCAL, else multi-row INSERT)
+    control      DMS control tables and the awsdms_txn_state checkpoint table
+Binlog CDC modules are to come.
 """
 
 from .engine import MySQLEngine
