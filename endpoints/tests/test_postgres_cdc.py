@@ -435,3 +435,27 @@ def test_it_maps_positions_but_no_times(source):
     position = engine.current_position()
     assert engine.position_key(position) == (lsn(position),)
     assert engine.position_key("0/FF") < engine.position_key("1/0") < engine.position_key("A/0")
+
+
+def test_it_keeps_the_snapshot_and_the_stream_through_idle_and_sender_timeouts(source):
+    # Settings of this test's own database only: the shared server's configuration is never touched.
+    database = fetch(source, "SELECT current_database()")[0][0]
+    run_sql(source, f'ALTER DATABASE "{database}" SET idle_in_transaction_session_timeout = \'1s\'',
+            f'ALTER DATABASE "{database}" SET wal_sender_timeout = \'2s\'',
+            "INSERT INTO items (id) VALUES (1)")
+    engine = engine_for(source)
+    with streaming(engine, tables(engine, "items"), snapshot=True) as (cap, stream):
+        nothing_more(stream, seconds=5)  # idle well past both timeouts
+        assert snapshot_ids(source, cap.snapshot) == [1]
+        run_sql(source, "INSERT INTO items (id) VALUES (2)")
+        pieces = collect(stream, 1)
+    assert summary(pieces) == [[("items", Op.INSERT, (2, None, None, None))]]
+
+
+def test_it_confirms_the_last_acknowledgement_when_closed(source):
+    engine = engine_for(source)
+    with streaming(engine, tables(engine, "items")) as (_cap, stream):
+        run_sql(source, "INSERT INTO items (id) VALUES (1)")
+        [txn] = collect(stream, 1)
+        stream.acknowledge(txn.position)  # the applier's last commit, just before the task stops
+    assert confirmed(source, slot_of(source)) > lsn(txn.position)

@@ -159,6 +159,11 @@ class PgChangeStream(ChangeStream):
         return self._ready.popleft()
 
     def close(self) -> None:
+        """Confirm the last acknowledged position (a clean stop resumes without re-reading), then disconnect."""
+        try:
+            self._housekeeping(time.monotonic(), final=True)
+        except EngineError as exc:
+            log.info("The last acknowledgement was not sent (%s): the next run re-reads from the slot's position", exc)
         for closing in (self._conn.close, self._close_catalog):
             try:
                 closing()
@@ -253,7 +258,7 @@ class PgChangeStream(ChangeStream):
         # No transaction starts between a commit record's first byte and its end: lsn + 1 confirms the same.
         return end if end is not None else lsn + 1
 
-    def _housekeeping(self, now: float) -> None:
+    def _housekeeping(self, now: float, *, final: bool = False) -> None:
         """Acknowledgements to the server and heartbeats: at least every POLL_SECONDS while read() runs."""
         ack = self._ack
         if ack is not None and ack is not self._ack_seen:
@@ -262,7 +267,7 @@ class PgChangeStream(ChangeStream):
             if flush > self._flushed:
                 self._flushed = flush
                 self._feedback_due = True
-        if self._feedback_due and now - self._last_feedback >= FEEDBACK_INTERVAL:
+        if self._feedback_due and (final or now - self._last_feedback >= FEEDBACK_INTERVAL):
             try:
                 self._cursor.send_feedback(write_lsn=self._flushed, flush_lsn=self._flushed,
                                            apply_lsn=self._flushed, force=True)
@@ -270,7 +275,7 @@ class PgChangeStream(ChangeStream):
                 raise replication_error(exc, self.conninfo, doing=f"confirming a position to slot "
                                                                   f"{self.names.slot}") from None
             self._feedback_due, self._last_feedback = False, now
-        if self._heartbeat is not None:
+        if self._heartbeat is not None and not final:
             self._heartbeat.maybe_beat(now)
 
     def _wait(self, seconds: float) -> None:
