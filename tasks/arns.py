@@ -16,7 +16,7 @@ from typing import Any
 REGION = "local"
 ACCOUNT = "000000000000"
 PREFIX = f"arn:aws:dms:{REGION}:{ACCOUNT}:"
-KINDS = {"rep": "replication instance", "endpoint": "endpoint", "task": "replication task"}
+KINDS = {"rep": "a replication instance", "endpoint": "an endpoint", "task": "a replication task"}
 
 
 class ArnError(ValueError):
@@ -48,7 +48,7 @@ def split_arn(value: str, kind: str) -> tuple[bool, str]:
         raise ArnError(f"{value!r} names region {parts[3]!r} and account {parts[4]!r}; this console's ARNs "
                        f"are {PREFIX}...")
     if parts[5] != kind:
-        raise ArnError(f"{value!r} is the ARN of a {KINDS.get(parts[5], parts[5])}, not of a {KINDS[kind]}.")
+        raise ArnError(f"{value!r} is the ARN of {KINDS.get(parts[5], repr(parts[5]))}, not of {KINDS[kind]}.")
     return True, parts[6]
 
 

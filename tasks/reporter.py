@@ -97,6 +97,7 @@ class ModelReporter:
         self.log_filter = log_filter or LogFilter()
         self.flush_interval = flush_interval
         self.progressed = False  # a table completed or a checkpoint advanced during this run
+        self.saw_table_state = False
         self._lock = threading.Lock()
         self._events: list[tuple] = []
         self._counts: dict[TableKey, TableCounts] = {}
@@ -124,6 +125,7 @@ class ModelReporter:
 
     # -- the Reporter protocol (any thread) -----------------------------------------------------
     def table_state(self, table: TableKey, state: EngineTableState, *, message: str = "") -> None:
+        self.saw_table_state = True
         with self._lock:
             if state in (EngineTableState.BEFORE_LOAD, EngineTableState.RELOADING):
                 pending = self._counts.get(table)

@@ -80,6 +80,7 @@ class TaskRun:
         self.stop = threading.Event()
         self.handoff = False
         self.lost_lease = False
+        self.running = False
         self.remote_executors: list[segments.RemoteUnits] = []
         self.task: ReplicationTask | None = None
 
@@ -95,10 +96,8 @@ class TaskRun:
         keeper = LeaseKeeper(self, runner, reporter)
         keeper.start()
         try:
-            _seed_tables(task, runner)
-            ReplicationTask.objects.filter(pk=task.pk, lease_owner=self.owner, status=Status.STARTING).update(
-                status=Status.RUNNING)
-            publish(task.pk, status=True)
+            if _seed_tables(task, runner):  # the endpoints answered and the documents make a plan
+                self.mark_running()
             started = time.monotonic()
             result = runner.run(self.mode)
             log.info("task %s: run ended after %.1f s: %s", task.identifier, time.monotonic() - started,
@@ -141,6 +140,15 @@ class TaskRun:
         if not gone:
             write_log(task, Component.TASK_MANAGER, Severity.WARNING,
                       "Loaders of an earlier run of this task still answer after 30 s; continuing anyway")
+
+    def mark_running(self) -> None:
+        """starting -> running, once: after planning, or at the engine's first table state."""
+        if self.running:
+            return
+        self.running = True
+        if ReplicationTask.objects.filter(pk=self.task_pk, lease_owner=self.owner, status=Status.STARTING).update(
+                status=Status.RUNNING):
+            publish(self.task_pk, status=True)
 
     # -- the end ---------------------------------------------------------------------------------
     def request_handoff(self) -> None:
@@ -264,6 +272,8 @@ class LeaseKeeper(threading.Thread):
             return
         if row["status"] == Status.STOPPING:
             run.stop.set()
+        elif self.reporter.saw_table_state:
+            run.mark_running()
         if row["handoff_requested"]:
             run.request_handoff()
         if row["reload_requested"] and not run.stop.is_set():
@@ -283,8 +293,7 @@ class LeaseKeeper(threading.Thread):
         if run.task.migration_type != MigrationType.FULL_LOAD and self.runner.loop is None:
             return  # change capture is not started yet: ask again next tick
         try:
-            reload(keys)
-            self.reporter.log(Component.TASK_MANAGER, Severity.INFO, f"Reloading {names}")
+            reload(keys)  # the engine logs "Reloading ..." and reports the tables' states
         except Exception as exc:
             self.reporter.log(Component.TASK_MANAGER, Severity.ERROR, f"Reload of {names} refused: {exc}")
         ReplicationTask.objects.filter(pk=run.task_pk, reload_requested=raw).update(reload_requested="")
@@ -343,15 +352,16 @@ def _remote_units_wanted(task: ReplicationTask) -> bool:
     return task.instance.online_workers().count() > 1
 
 
-def _seed_tables(task: ReplicationTask, runner: TaskRunner) -> None:
+def _seed_tables(task: ReplicationTask, runner: TaskRunner) -> bool:
     """One TableStatistics row per planned table (Before load; cdc tasks: Table completed) with the source's
-    row estimate, so the table counters and the progress percent are right from the start."""
+    row estimate, so the table counters and the progress percent are right from the start. False when
+    there is no plan (run() meets the same problem and reports it with its stop reason)."""
     try:
         plan = runner.plan()
-    except Exception:  # run() meets the same problem and reports it with its stop reason
-        return
+    except Exception:
+        return False
     if plan.errors:
-        return
+        return False
     state = "Table completed" if task.migration_type == MigrationType.CDC else "Before load"
     existing = set(TableStatistics.objects.filter(task_id=task.pk).values_list("schema_name", "table_name"))
     TableStatistics.objects.bulk_create([
@@ -359,3 +369,4 @@ def _seed_tables(task: ReplicationTask, runner: TaskRunner) -> None:
                         estimated_rows=p.source.estimated_rows)
         for p in plan.tables if (p.source_schema, p.source_table) not in existing], ignore_conflicts=True)
     ReplicationTask.objects.filter(pk=task.pk).update(**table_summary(task.pk))
+    return True

@@ -151,6 +151,15 @@ class Cluster:
         text = dms("describe-replication-task-logs", "--replication-task-arn", identifier)
         return text.splitlines() if isinstance(text, str) else []
 
+    def diagnostics(self, identifier: str | None = None) -> str:
+        """The task's log and the tail of every process log, for assertion messages."""
+        parts = []
+        if identifier:
+            parts.append("task log:\n" + "\n".join(self.log_lines(identifier)[-60:]))
+        for path in sorted(self.tmp_path.glob("*.log")):
+            parts.append(f"{path.name}:\n" + path.read_text(errors="replace")[-4000:])
+        return "\n\n".join(parts)
+
     def lease_holder(self, identifier: str) -> str | None:
         from tasks.models import ReplicationTask
 

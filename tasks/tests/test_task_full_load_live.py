@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def cluster(tmp_path):
+def cluster(tmp_path, pg_database, mysql_database):  # set up after the databases: stopped before they drop
     cluster = Cluster(tmp_path)
     dms("create-replication-instance", "--replication-instance-identifier", cluster.instance)
     yield cluster
