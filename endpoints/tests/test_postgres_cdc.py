@@ -459,3 +459,21 @@ def test_it_confirms_the_last_acknowledgement_when_closed(source):
         [txn] = collect(stream, 1)
         stream.acknowledge(txn.position)  # the applier's last commit, just before the task stops
     assert confirmed(source, slot_of(source)) > lsn(txn.position)
+
+
+def test_it_moves_a_table_to_full_capture_when_it_gains_a_key(source):
+    run_sql(source, "CREATE TABLE log (v text)")
+    engine = engine_for(source)
+    slot = slot_of(source)
+    published = ("SELECT pubname, tablename, pubupdate FROM pg_publication JOIN pg_publication_tables USING (pubname) "
+                 "ORDER BY 1, 2")
+    with engine.begin_capture(TASK, tables(engine, "items", "log")) as cap:
+        pass
+    assert fetch(source, published) == [(slot, "items", True), (f"{slot}_ins", "log", False)]
+    with engine.begin_capture(TASK, tables(engine, "items", "log"), start=cap.position):
+        pass  # the same tables again: nothing changes
+    assert fetch(source, published) == [(slot, "items", True), (f"{slot}_ins", "log", False)]
+    run_sql(source, "ALTER TABLE log ADD PRIMARY KEY (v)")
+    with engine.begin_capture(TASK, tables(engine, "items", "log"), start=cap.position):
+        pass
+    assert fetch(source, published) == [(slot, "items", True), (slot, "log", True)]

@@ -249,6 +249,8 @@ def _publish(conn: psycopg.Connection, name: str, tables: list[tuple[str, str]],
             conn.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(name)))
         return
     listed = sql.SQL(", ").join(sql.Identifier(schema, table) for schema, table in tables)
+    if exists and _published(conn, name) == (sorted(tables), actions):
+        return  # a resume with the same tables: leave the catalog (and every stream's relation cache) alone
     if exists:
         conn.execute(sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(sql.Identifier(name), listed))
         conn.execute(sql.SQL("ALTER PUBLICATION {} SET (publish = {})").format(sql.Identifier(name),
@@ -259,6 +261,16 @@ def _publish(conn: psycopg.Connection, name: str, tables: list[tuple[str, str]],
         options = sql.SQL("{}, publish_via_partition_root = true").format(options)
     conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLE {} WITH ({})").format(sql.Identifier(name), listed,
                                                                                   options))
+
+
+def _published(conn: psycopg.Connection, name: str) -> tuple[list[tuple[str, str]], str]:
+    """The tables and actions a publication has now, spelled as _publish writes them."""
+    tables = sorted(conn.execute("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = %s",
+                                 (name,)).fetchall())
+    flags = conn.execute("SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication "
+                         "WHERE pubname = %s", (name,)).fetchone()
+    actions = ", ".join(a for a, on in zip(("insert", "update", "delete", "truncate"), flags, strict=True) if on)
+    return [tuple(t) for t in tables], actions
 
 
 def _check_users_publication(conn: psycopg.Connection, conninfo: ConnectionInfo, name: str,
@@ -327,6 +339,9 @@ def _create_slot(conninfo: ConnectionInfo, name: str, *, temporary: bool,
         raise EngineError(f"{name!r} is not a valid replication slot name (lower-case letters, digits and "
                           "underscores, at most 63).", kind=ErrorKind.CONFIGURATION)
     conn = open_replication(conninfo)
+    # PostgreSQL creates a logical slot only once every transaction then running on the server (in any
+    # database) has ended: a long or idle-in-transaction session elsewhere makes this wait.
+    log.info("Creating replication slot %s (waits for the transactions running on the server to end)", name)
     try:
         command = pg2sql.SQL("CREATE_REPLICATION_SLOT {}{} LOGICAL {} {}").format(
             pg2sql.Identifier(name), pg2sql.SQL(" TEMPORARY" if temporary else ""), pg2sql.SQL(PLUGIN),
