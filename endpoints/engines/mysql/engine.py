@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import ClassVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import Any, ClassVar
 
-from ..base import ConnectionReport, EndpointRole, Engine, LoadResult, RowBatch, RowFormat, Snapshot
+from ..base import (
+    CaptureStart,
+    ChangeStream,
+    ConnectionReport,
+    EndpointRole,
+    Engine,
+    LoadResult,
+    RowBatch,
+    RowFormat,
+    Snapshot,
+)
 from ..catalog import SourceColumn, SourceTable
 from ..errors import EngineError
 from ..plan import PrepMode, Segment, TablePlan
 from ..types import DmsType
-from . import catalog, control, ddl, reader, snapshot, split, typemap, writer
+from . import capture, capture_start, catalog, control, ddl, positions, reader, split, timemap, typemap, writer
 from .attributes import EXTRA_ATTRIBUTES
 from .connection import connect, server_label, session
 from .errors import translate
@@ -100,7 +111,27 @@ class MySQLEngine(Engine):
         with session(self.conn, f"creating the control tables in {schema}", use_database=False) as raw:
             control.ensure_control_tables(raw, schema or control.DEFAULT_CONTROL_SCHEMA)
 
+    # -- change data capture: source side (capture_start.py, capture.py, positions.py, timemap.py) --
+    def begin_capture(self, task_id: str, tables: Sequence[SourceTable], *, start: str | None = None,
+                      with_snapshot: bool = False) -> AbstractContextManager[CaptureStart]:
+        return capture_start.begin_capture(self.conn, task_id, tables, start=start, with_snapshot=with_snapshot)
+
+    def open_stream(self, task_id: str, tables: Sequence[SourceTable], start: str,
+                    options: Mapping[str, Any] | None = None) -> ChangeStream:
+        return capture.open_stream(self.conn, task_id, tables, start, options)
+
+    def end_capture(self, task_id: str) -> None:
+        """Nothing to drop: a binary log replica leaves no state on the server (no slot, no
+        publication); the task's position lives in its checkpoint on the target."""
+
+    def current_position(self) -> str:
+        with session(self.conn, "reading the binary log position") as raw:
+            return str(positions.current_position(raw))
+
+    def position_at(self, when: datetime) -> str:
+        return timemap.position_at(self.conn, when)
+
     # -- positions ----------------------------------------------------------------------------
     def position_key(self, position: str) -> tuple:
-        return snapshot.position_key(position)
+        return positions.position_key(position)
 
