@@ -125,8 +125,6 @@ class ApplyLoop:
         self.group_open = False
         self.last_read_position: str | None = None
         self.all_replicating = threading.Event()
-        self._deciding: tuple[str, bool] | None = None  # the transaction whose tables _needed_in decided
-        self._decided: dict[TableKey, bool] = {}
 
     # -- control from the runner ---------------------------------------------------------------
     def table_loaded(self, key: TableKey, snapshot_position: str | None, exact: bool, *, drain: bool = True) -> None:
@@ -450,7 +448,6 @@ class ApplyLoop:
         except EngineError:
             pass
         self.group_open = False
-        self._deciding = None
         self.writer.take_counts()
         spool.rewind(mark, read_before)
         self._decided.clear()
