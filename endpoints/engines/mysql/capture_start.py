@@ -76,7 +76,7 @@ def _check_privileges(raw: Connection) -> None:
     missing = [p for p in required_privileges(raw) if p not in granted]
     if missing:
         user, _, host = account.rpartition("@")
-        grantee = f"'{user}'@'{host}'"
+        grantee = f"{_literal(user)}@{_literal(host)}"
         raise EngineError(f"User {grantee} lacks {' and '.join(missing)}, which CDC needs to read the binary log. "
                           f"Run: GRANT {', '.join(missing)} ON *.* TO {grantee};", kind=ErrorKind.PRIVILEGE)
 
@@ -99,3 +99,7 @@ def begin_capture(conninfo: ConnectionInfo, task_id: str, tables: Sequence[Sourc
     if views:
         log.warning("View(s) %s have no binary log changes: they are loaded but not replicated.", ", ".join(views))
     yield CaptureStart(position=str(position), snapshot=None, snapshot_position=None)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"

@@ -71,6 +71,7 @@ class TableShapes:
         self._refresh = refresh
         self._layouts: dict[int, Layout] = {}  # table id -> layout of its latest table map
         self._cache: dict[tuple, Layout] = {}  # table map signature -> layout (table maps repeat per event)
+        self._seen: set[tuple[TableKey, tuple[str, ...]]] = set()  # row shapes checked against the catalog
 
     def selected(self, schema: str, table: str) -> bool:
         return (schema, table) in self.announced
@@ -126,16 +127,21 @@ class TableShapes:
         if tuple(c.name for c in announced.columns) == names:
             return None
         known = self._known[key]
-        if any(n not in known for n in names):
-            self._read_catalog(key)
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            log.warning("Rows of %s.%s carry column(s) %s that the catalog no longer describes (dropped since): "
-                        "their values are not captured", key[0], key[1], ", ".join(unknown))
+        if (key, names) not in self._seen:
+            self._seen.add((key, names))
+            if any(n not in known for n in names):
+                self._read_catalog(key)
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                log.warning("Rows of %s.%s carry column(s) %s that the catalog no longer describes (dropped since): "
+                            "their values are not captured", key[0], key[1], ", ".join(unknown))
+        columns = tuple(known[n] for n in names if n in known)
+        if tuple(c.name for c in columns) == tuple(c.name for c in announced.columns):
+            return None
         present = set(names)
         table = replace(
             announced,
-            columns=tuple(known[n] for n in names if n in known),
+            columns=columns,
             primary_key=announced.primary_key if set(announced.primary_key) <= present else (),
             unique_keys=tuple(k for k in announced.unique_keys if set(k) <= present),
         )
