@@ -40,9 +40,11 @@ SET_BASED_MIN = 100
 # Keyless row statements each scan the table: from a handful of changes on, one hash join wins.
 KEYLESS_SET_BASED_MIN = 4
 SAVEPOINT = sql.Identifier("awsdms_apply")
-# Session settings: staging tables live in temp_buffers (set before the first temp table);
-# JIT would compile big set statements for longer than they run.
-SESSION_SETTINGS = "SET temp_buffers = '64MB'; SET jit = off"
+# Session settings: staging tables live in temp_buffers (set before the first temp table); JIT would
+# compile big set statements for longer than they run; and a merge join of a large staged run walks
+# the target's key index from its first entry (1.5 s instead of 0.55 s for 50,000 rows of a 1M-row
+# table), where index lookups or a hash join (keyless runs) do what is needed.
+SESSION_SETTINGS = "SET temp_buffers = '64MB'; SET jit = off; SET enable_mergejoin = off"
 
 T = TypeVar("T")
 
