@@ -196,3 +196,21 @@ def test_it_reports_a_missing_table_or_column_as_a_schema_problem(db):
     run_sql(db, "DROP TABLE app.items")
     with pytest.raises(EngineError, match="Target table app.items does not exist"):
         applier(db).insert(plan, [(1, "one", 1, None, None)])
+
+
+@pytest.mark.live
+def test_it_refuses_to_commit_a_failed_transaction(db):
+    plan = plan_of(db, "items")
+    ap = applier(db)
+    ap.begin()
+    ap.insert(plan, [(1, "one", 1, None, None)])
+    with pytest.raises(EngineError):
+        ap.insert(plan, [(1, "again", 1, None, None)])  # no savepoint: the transaction is now failed
+    with pytest.raises(EngineError) as caught:
+        ap.commit()
+    assert not caught.value.permanent
+    assert "rolled back instead of committed" in str(caught.value)
+    ap.begin()
+    ap.insert(plan, [(2, "two", 2, None, None)])
+    ap.commit()
+    assert rows_of(db, "app.items") == [(2, "two", 2, None, None)]

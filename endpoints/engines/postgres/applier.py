@@ -95,6 +95,12 @@ class PostgresApplier(Applier):
             self.rollback()
 
     def commit(self) -> None:
+        if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            # COMMIT of a failed transaction rolls back without an error: never let the loop believe
+            # (and acknowledge) a commit that did not happen.
+            self.rollback()
+            raise EngineError("The target transaction had failed and was rolled back instead of committed; "
+                              "its changes are applied again.", kind=ErrorKind.OTHER, permanent=False)
         self._run(None, (), "committing", self.conn.commit)
         self.staging.committed()
         self._saved_states.update(self._pending_states)
