@@ -15,6 +15,7 @@ the capture keeps filling the spool meanwhile, and the source is not re-read.
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import threading
@@ -104,7 +105,7 @@ class ApplyLoop:
         self.checkpoint = checkpoint
         self.options = options
         self.reporter = reporter
-        self.key = position_key
+        self.key = functools.lru_cache(maxsize=65536)(position_key)  # the same positions compare many times
         self.spool = spool
         self.cache_dir = cache_dir
         self.cache_limit = cache_limit
@@ -174,19 +175,21 @@ class ApplyLoop:
         while True:
             mark, read_before = spool.mark(), spool.records_read
             saved = {key: (replace(route.sync), route.plan) for key, route in self.routes.items()}
+            saved_checkpoint = replace(self.checkpoint)
             try:
                 return self._group(spool, main, careful)
             except RetryCarefully as exc:
-                self._abandon(spool, mark, read_before, saved)
+                self._abandon(spool, mark, read_before, saved, saved_checkpoint)
                 self.reporter.log(Component.TARGET_APPLY, Severity.INFO,
                                   f"Replaying a group of changes one by one to find the failing change: {exc}")
                 careful = True
             except EngineError as exc:
                 if exc.permanent:
                     raise
-                self._abandon(spool, mark, read_before, saved)
+                self._abandon(spool, mark, read_before, saved, saved_checkpoint)
                 attempt += 1
                 self._backoff(attempt, exc)
+                self._reload_state()
 
     def _group(self, spool: Spool, main: bool, careful: bool) -> bool:
         items: list[Item] = []
@@ -208,14 +211,17 @@ class ApplyLoop:
                     self._commit_marker(spool, record)
                     return True
                 continue
-            if main and self._past_stop_time(record):
-                break
-            changes += self._take(record, items, main)
-            if len(items) >= (BATCH_WRITE_ITEMS if self.options.batch_apply else WRITE_ITEMS):
-                self._write(items, careful)
-                items = []
-            last = record
-            if record.complete and self._group_full(changes, opened):
+            past_stop = False
+            for txn in record if isinstance(record, list) else (record,):  # the capture batches ready ones
+                if main and self._past_stop_time(txn):
+                    past_stop = True
+                    break
+                changes += self._take(txn, items, main)
+                if len(items) >= (BATCH_WRITE_ITEMS if self.options.batch_apply else WRITE_ITEMS):
+                    self._write(items, careful)
+                    items = []
+                last = txn
+            if past_stop or (last is not None and last.complete and self._group_full(changes, opened)):
                 break
         if last is None:
             return False
@@ -442,13 +448,14 @@ class ApplyLoop:
         self.group_open = False
 
     def _abandon(self, spool: Spool, mark, read_before: int,
-                 saved: dict[TableKey, tuple[TableSyncState, TablePlan]]) -> None:
+                 saved: dict[TableKey, tuple[TableSyncState, TablePlan]], checkpoint: Checkpoint) -> None:
         try:
             self.applier.rollback()
         except EngineError:
             pass
         self.group_open = False
         self.writer.take_counts()
+        self.checkpoint = checkpoint
         spool.rewind(mark, read_before)
         self._decided.clear()
         for key, (sync, plan) in saved.items():
@@ -474,6 +481,17 @@ class ApplyLoop:
             if again.permanent:
                 raise
             self._backoff(attempt + 1, again)
+
+    def _reload_state(self) -> None:
+        """After reconnecting, believe the target: a commit whose answer was lost may have happened,
+        and then the rewound group must be skipped, not applied twice."""
+        checkpoint, tables = self.applier.load_state(self.task_id)
+        if checkpoint is not None:
+            self.checkpoint = Checkpoint.loads(checkpoint)
+        for (schema, table), state in tables.items():
+            route = self.routes.get(TableKey(schema, table))
+            if route is not None and route.status is RouteStatus.REPLICATING:
+                route.sync = state
 
     def _raise_capture_error(self) -> None:
         error = self.capture_error()

@@ -12,11 +12,15 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from endpoints.engines.base import ChangeStream
+from endpoints.engines.base import ChangeStream, Transaction
 
 from .spool import Marker, Spool
 
 MARKER_INTERVAL = 5.0  # seconds between position markers on an idle stream
+# Transactions that are ready together go to the spool as one record: per-record costs (a pickle,
+# a write, a lock) then do not grow with the number of tiny source transactions.
+BATCH_CHANGES = 5000
+BATCH_TRANSACTIONS = 2000
 
 
 class CapturePump(threading.Thread):
@@ -41,11 +45,24 @@ class CapturePump(threading.Thread):
                     self._mark_idle_position()
                     continue
                 self.caught_up = False
-                self.spool.append(txn)
-                self.transactions += txn.complete
-                self.last_commit_time = txn.commit_time
+                batch = self._batch(txn)
+                self.spool.append(batch)
+                self.transactions += sum(t.complete for t in batch)
+                self.last_commit_time = batch[-1].commit_time
         except BaseException as exc:  # handed to the applier thread, which stops the task with it
             self.error = exc
+
+    def _batch(self, first: Transaction) -> list[Transaction]:
+        """`first` and whatever else the stream has ready now, up to a bound; a batch ends at the first
+        incomplete piece (the rest of that transaction follows in the next records)."""
+        batch, changes = [first], len(first.changes)
+        while batch[-1].complete and changes < BATCH_CHANGES and len(batch) < BATCH_TRANSACTIONS:
+            txn = self.stream.read(timeout=0)
+            if txn is None:
+                break
+            batch.append(txn)
+            changes += len(txn.changes)
+        return batch
 
     def _mark_idle_position(self) -> None:
         now = time.monotonic()

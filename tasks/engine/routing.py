@@ -35,23 +35,45 @@ class Route:
         self.shaper = RowShaper(plan)
         names = [c.name for c in plan.columns]
         self.key_indexes = tuple(names.index(k) for k in plan.key) if plan.key else tuple(range(len(names)))
+        self._layouts: dict[tuple[str, ...], tuple[int, ...] | None] = {}
 
     def to_target(self, change: RowChange) -> TargetChange:
-        names = change.relation.columns
-        if change.op is Op.INSERT:
-            return TargetChange(Op.INSERT, row=self.shaper.shape_named(dict(zip(names, change.after, strict=True))))
-        if change.op is Op.UPDATE:
-            after = dict(zip(names, change.after, strict=True))
-            before = dict(zip(names, change.before, strict=True)) if change.before is not None else after
-            return TargetChange(Op.UPDATE, key=self._key(before), row=self.shaper.shape_named(after))
-        if change.op is Op.DELETE:
-            return TargetChange(Op.DELETE, key=self._key(dict(zip(names, change.before, strict=True))))
-        if change.op is Op.DDL:
+        reorder = self._layout(change.relation.columns)
+        op = change.op
+        if op is Op.INSERT:
+            return TargetChange(Op.INSERT, row=self.shaper.shape(reorder(change.after)))
+        if op is Op.UPDATE:
+            after = reorder(change.after)
+            before = reorder(change.before) if change.before is not None else after
+            return TargetChange(Op.UPDATE, key=self._key(before), row=self.shaper.shape(after))
+        if op is Op.DELETE:
+            return TargetChange(Op.DELETE, key=self._key(reorder(change.before)))
+        if op is Op.DDL:
             return TargetChange(Op.DDL, row=(change,))  # the applier's DDL handler needs the source change
-        return TargetChange(change.op)
+        return TargetChange(op)
 
-    def _key(self, values: dict) -> tuple:
-        key = self.shaper.pick_named(values, self.key_indexes)
+    def _layout(self, columns: tuple[str, ...]):
+        """How to turn a change's values (in the stream's column order) into the plan's read order.
+        Worked out once per column list: the stream repeats the same one for every change."""
+        try:
+            order = self._layouts[columns]
+        except KeyError:
+            read = self.shaper.read_columns
+            position = {name: i for i, name in enumerate(columns)}
+            order = tuple(position.get(name, -1) for name in read)
+            if order == tuple(range(len(columns))):
+                order = None  # same columns, same order: use the values as they come
+            self._layouts[columns] = order
+        if order is None:
+            return _same
+        return lambda values: tuple(values[i] if i >= 0 else None for i in order)
+
+    def _key(self, values: tuple) -> tuple:
+        key = self.shaper.pick(values, self.key_indexes)
         if any(v is UNCHANGED for v in key):
             raise ValueError(f"table {self.key}: the source sent no value for a key column")
         return key
+
+
+def _same(values: tuple) -> tuple:
+    return values

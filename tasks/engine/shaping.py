@@ -78,6 +78,11 @@ class RowShaper:
         """Shape a row given as {source column: value} (CDC changes carry their own column order)."""
         return self.shape(tuple(values.get(name) for name in self.read_columns))
 
+    def pick(self, row: Sequence[Any], indexes: Sequence[int]) -> tuple:
+        """Only the target columns at `indexes`, from a row in read order."""
+        getters = self._getters
+        return tuple(getters[i](row) for i in indexes)
+
     def pick_named(self, values: Mapping[str, Any], indexes: Sequence[int]) -> tuple:
         """Only the target columns at `indexes` (e.g. the key, from a before-image holding only key values)."""
         row = tuple(values.get(name) for name in self.read_columns)

@@ -69,6 +69,8 @@ class Spool:
 
     # -- writer side ---------------------------------------------------------------------------
     def append(self, record: Any) -> None:
+        # Only the counters are shared with the reader: the file I/O runs outside the lock, so a busy
+        # capture and a busy applier do not wait for each other.
         data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         size = _HEADER.size + len(data)
         with self._cond:
@@ -78,23 +80,25 @@ class Spool:
                     f"{self.limit_bytes / 2**20:.0f} MB): the target is not keeping up or is unreachable. "
                     "Raise the replication instance's allocated storage, or fix the target, then resume the task."
                 )
-            if self._segment_sizes[self._write_segment] + size > SEGMENT_BYTES and self._segment_sizes[
-                self._write_segment
-            ]:
-                self._rotate()
-            self._write_file.write(_HEADER.pack(len(data)))
-            self._write_file.write(data)
-            self._write_file.flush()
+            current = self._segment_sizes[self._write_segment]
+        if current and current + size > SEGMENT_BYTES:
+            self._rotate()
+        self._write_file.write(_HEADER.pack(len(data)))
+        self._write_file.write(data)
+        self._write_file.flush()
+        with self._cond:
             self._segment_sizes[self._write_segment] += size
             self._written += size
             self.records_written += 1
             self._cond.notify_all()
 
     def _rotate(self) -> None:
+        new_file = self._open_segment(self._write_segment + 1)
         self._write_file.close()
-        self._write_segment += 1
-        self._write_file = self._open_segment(self._write_segment)
-        self._segment_sizes[self._write_segment] = 0
+        self._write_file = new_file
+        with self._cond:
+            self._write_segment += 1
+            self._segment_sizes[self._write_segment] = 0
 
     def _open_segment(self, number: int) -> Any:
         return open(self._path(number), "ab", buffering=1024 * 1024)  # noqa: SIM115 - kept open across calls

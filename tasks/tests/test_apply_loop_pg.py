@@ -329,8 +329,6 @@ def _commit_failing_once(monkeypatch, *, after_commit: bool) -> None:
 
 
 @pytest.mark.live
-@pytest.mark.xfail(strict=True, reason="ApplyLoop._commit advances checkpoint.position before the commit and "
-                   "_abandon does not restore it: the retried group is skipped as already applied")
 def test_it_applies_a_group_again_when_its_commit_failed(tables, tmp_path, monkeypatch):
     _commit_failing_once(monkeypatch, after_commit=False)
     run = run_loop(tables, tmp_path, history(tables), until=lsn(5), options=ApplyOptions(retry_interval=0.01))
@@ -341,8 +339,7 @@ def test_it_applies_a_group_again_when_its_commit_failed(tables, tmp_path, monke
 
 @pytest.mark.live
 def test_it_does_not_apply_twice_a_group_whose_commit_answer_was_lost(tables, tmp_path, monkeypatch):
-    # Passes today only because the checkpoint moved before the commit (see the xfail above): a fix that
-    # restores it must also read the checkpoint back from the target after reconnecting.
+    # The loop reads the checkpoint back from the target after reconnecting: the commit happened.
     _commit_failing_once(monkeypatch, after_commit=True)
     run = run_loop(tables, tmp_path, history(tables), until=lsn(5), options=ApplyOptions(retry_interval=0.01))
     assert run.error is None
