@@ -25,7 +25,7 @@ from endpoints.engines.errors import EngineError
 
 from .planning import PlanError
 from .reporting import TableKey, TableState
-from .runner import MigrationType, StartMode, TaskRunner, TaskSpec
+from .runner import MigrationType, RunResult, StartMode, TaskRunner, TaskSpec
 from .terminal import TerminalReporter
 
 
@@ -120,7 +120,7 @@ def _run(spec: TaskSpec, args: argparse.Namespace) -> int:
                               for p in runner.plan().tables}
     except (PlanError, EngineError):
         pass  # run() reports the same problem with its stop reason
-    result = runner.run(mode)
+    result = _run_with_restarts(spec, reporter, stop, runner, mode)
     print()
     print(reporter.summary())
     print(result.stop_reason)
@@ -129,6 +129,28 @@ def _run(spec: TaskSpec, args: argparse.Namespace) -> int:
         return 2 if result.invalid_input else 1
     incomplete = [k for k, s in reporter.states.items() if s is not TableState.COMPLETED]
     return 1 if result.failed_tables or incomplete else 0
+
+
+def _run_with_restarts(spec: TaskSpec, reporter: TerminalReporter, stop: threading.Event, runner: TaskRunner,
+                       mode: StartMode) -> RunResult:
+    """Restart from the checkpoint after recoverable errors (a database restarting or unreachable), as
+    ErrorBehavior's RecoverableErrorCount / RecoverableErrorInterval / RecoverableErrorThrottlingMax say."""
+    errors = runner.settings.settings.error_behavior
+    attempt = 0
+    while True:
+        result = runner.run(mode)
+        if not result.recoverable or stop.is_set():
+            return result
+        attempt += 1
+        if 0 <= errors.recoverable_error_count < attempt:
+            return result
+        delay = errors.recoverable_error_interval * (2 ** (attempt - 1) if errors.recoverable_error_throttling else 1)
+        delay = min(delay, errors.recoverable_error_throttling_max)
+        print(f"Recoverable error, attempt {attempt}: {result.error}. Resuming from the checkpoint in {delay} s",
+              file=sys.stderr, flush=True)
+        if stop.wait(delay):
+            return result
+        runner, mode = TaskRunner(spec, reporter, stop), StartMode.RESUME
 
 
 def runner_settings_ok(spec: TaskSpec) -> bool:
