@@ -13,7 +13,7 @@ from tasks.engine.runner import MigrationType, RunResult, StartMode, TaskRunner,
 
 from .cdc_workload import mappings_for, schema_of
 
-PAIRS = [("postgres", "postgres")]  # MySQL pairs join when the binlog capture and MySQL applier land
+PAIRS = [("postgres", "postgres"), ("mysql", "postgres")]  # ("postgres", "mysql") joins when the MySQL applier lands
 
 
 @dataclass

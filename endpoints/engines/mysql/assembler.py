@@ -86,6 +86,7 @@ class Assembler:
         self.gtid: str | None = None  # the latest transaction's GTID, where the server writes them
         self.read_changes = 0
         self.read_bytes = 0
+        self.heartbeats = 0
         self.notes: dict[str, int] = {}
         self._open: _Open | None = None
         self._continuing = True  # until the first transaction start: events belong to the one at `start`
@@ -114,7 +115,7 @@ class Assembler:
         elif kind is NotImplementedEvent:
             self._other(event)
         elif kind is HeartbeatLogEvent:
-            pass  # liveness only: the connection is alive and nothing is waiting
+            self.heartbeats += 1  # liveness only: the connection is alive and nothing is waiting
 
     # -- transactions ---------------------------------------------------------------------------
     def _begin(self, event: object, gtid: str | None, *, single: bool) -> None:

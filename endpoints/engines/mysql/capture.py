@@ -121,6 +121,11 @@ class MySqlChangeStream(ChangeStream):
         return self.assembler.gtid
 
     @property
+    def heartbeats(self) -> int:
+        """Heartbeats the server sent while the binary log was idle (every eventsPollInterval seconds)."""
+        return self.assembler.heartbeats
+
+    @property
     def notes(self) -> dict[str, int]:
         """Values changed on the way (zero_dates read as NULL), as full-load batches count them."""
         return dict(self.assembler.notes)
