@@ -313,4 +313,4 @@ def test_it_creates_control_tables_in_public_by_default(pg_database):
     url = pg_database()
     engine_for(url).ensure_control_tables("")
     assert fetch(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
-                      "AND table_name LIKE 'awsdms%'") == [(5,)]
+                      "AND table_name LIKE 'awsdms%'") == [(6,)]
