@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from ..base import (
+    Applier,
     CaptureStart,
     ChangeStream,
     ConnectionReport,
@@ -23,6 +24,7 @@ from ..errors import EngineError
 from ..plan import PrepMode, Segment, TablePlan
 from ..types import DmsType
 from . import capture, capture_start, catalog, control, ddl, positions, reader, split, timemap, typemap, writer
+from .applier import MySQLApplier
 from .attributes import EXTRA_ATTRIBUTES
 from .connection import connect, server_label, session
 from .errors import translate
@@ -130,6 +132,11 @@ class MySQLEngine(Engine):
 
     def position_at(self, when: datetime) -> str:
         return timemap.position_at(self.conn, when)
+
+    # -- change data capture: target side (applier.py and its apply_* modules) --------------------
+    def open_applier(self, control_schema: str) -> Applier:
+        """A connection applying changes; control tables in `control_schema` ("" is awsdms_control)."""
+        return MySQLApplier(self.conn, control_schema)
 
     # -- positions ----------------------------------------------------------------------------
     def position_key(self, position: str) -> tuple:
