@@ -303,6 +303,34 @@ def test_it_moves_its_position_with_other_tables_traffic_while_idle(source, mysq
     assert key(piece.position) > key(end)
 
 
+def test_it_hears_heartbeats_while_the_binary_log_is_idle(source):
+    engine = engine_for(source, eventsPollInterval="0.2")
+    with streaming(engine, tables(engine, "items")) as (_cap, stream):
+        deadline = time.monotonic() + 30  # other tests may keep the shared server's binary log busy
+        while stream.heartbeats < 2 and time.monotonic() < deadline:
+            assert stream.read(0.3) is None
+        assert stream.heartbeats >= 2
+
+
+def test_it_follows_the_binary_log_into_the_next_file(source):
+    """FLUSH BINARY LOGS starts a new file, as the server does at max_binlog_size or on restart."""
+    engine = engine_for(source)
+    selected = tables(engine, "items")
+    with streaming(engine, selected) as (cap, stream):
+        run(source, "INSERT INTO items (id) VALUES (1)")
+        admin().cursor().execute("FLUSH BINARY LOGS")
+        run(source, "INSERT INTO items (id) VALUES (2)")
+        first, second = collect(stream, 2)
+        nothing_more(stream, 1)
+        idle = stream.position
+    assert first.position.partition(":")[0] == cap.position.partition(":")[0]
+    assert key(second.position)[0] > key(first.position)[0]
+    assert key(cap.position) < key(first.position) < key(second.position) <= key(idle)
+    with streaming(engine, selected, start=first.position) as (_cap, stream):  # resume across the new file
+        pieces = collect(stream, 2)
+    assert [txn[0][2][0] for txn in summary(pieces)] == [1, 2]
+
+
 def test_it_maps_a_start_time_to_the_boundary_before_the_next_commit(source):
     engine = engine_for(source)
     run(source, "INSERT INTO items (id) VALUES (1)")

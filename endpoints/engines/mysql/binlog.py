@@ -90,8 +90,10 @@ def open_reader(conn: ConnectionInfo, start: BinlogPosition, *, server_id: int, 
     """A reader streaming from `start` (it connects on its first fetch).
 
     file:offset mode on MariaDB too (is_mariadb=False: the package's MariaDB mode means GTID
-    auto-positioning). only_schemas/only_tables keep other tables' rows from being decoded;
-    the package matches table names without their schema, so capture filters again.
+    auto-positioning). freeze_schema: a table map is decoded once per table id; the server
+    gives a table a new id when ALTER TABLE changes it (and ids restart only with a new file).
+    only_schemas/only_tables keep other tables' rows from being decoded; the package matches
+    table names without their schema, so capture filters again.
     `connector` opens the connections (the package reconnects by itself after a lost connection)."""
     read_timeout = max(MIN_READ_TIMEOUT, SILENT_HEARTBEATS * heartbeat) if heartbeat else None
     return BinLogStreamReader(
@@ -107,6 +109,7 @@ def open_reader(conn: ConnectionInfo, start: BinlogPosition, *, server_id: int, 
         only_tables=tables,
         slave_heartbeat=heartbeat,
         is_mariadb=False,
+        freeze_schema=True,
         enable_logging=False,
         pymysql_wrapper=connector or connect,
     )

@@ -14,6 +14,13 @@ position never passes a piece `read()` has not returned yet.
 
 MySQL keeps no state for a replica: `acknowledge()` only records the position (the
 checkpoint on the target is what a restart resumes from).
+
+Throughput is bound by the package's pure-Python event decoding. Measured on the shared
+2-core test machine (MariaDB 10.11, rows of int, int, varchar, decimal, datetime(6)):
+a backlog of 50,000 single-row transactions drains at 5,000-6,000 transactions/s; one
+transaction of 50,000 UPDATEs (before and after images) at 12,000-15,000 changes/s; one
+INSERT of 20,000 narrow rows at about 30,000 changes/s. Table map events are decoded once
+per table id (freeze_schema: ALTER TABLE gives the table a new id), which tripled the first.
 """
 
 from __future__ import annotations
@@ -47,8 +54,9 @@ log = logging.getLogger(__name__)
 # Pieces (of up to TRANSACTION_PIECE changes) and boundaries waiting for read(): bounds the
 # stream's memory to a few pieces whatever the backlog.
 QUEUE_ITEMS = 8
-# Between transactions, a boundary is queued when read() is waiting, else at most this often (s).
-BOUNDARY_INTERVAL = 0.5
+# Between transactions the latest boundary is queued at most this often (s), and on every heartbeat (the
+# server is idle): not after every transaction, which would double the queue traffic of small ones.
+BOUNDARY_INTERVAL = 0.2
 # How long the reader thread waits on a full queue before checking whether it should stop (s).
 PUT_POLL = 0.2
 # How long close() waits for the reader thread (s).
@@ -179,8 +187,7 @@ class MySqlChangeStream(ChangeStream):
                 boundary = assembler.boundary
                 if boundary != last_boundary:
                     now = time.monotonic()
-                    idle = self._queue.empty() or type(event) is HeartbeatLogEvent
-                    if idle or now - last_put >= BOUNDARY_INTERVAL:
+                    if type(event) is HeartbeatLogEvent or now - last_put >= BOUNDARY_INTERVAL:
                         self._put(_Boundary(boundary))
                         last_boundary, last_put = boundary, now
         except _Stopped:
