@@ -117,6 +117,7 @@ class ApplyLoop:
         # later pieces share its position and must follow the same decision. Keyed by main/cache.
         self._decided: dict[bool, tuple[str, dict[TableKey, bool]]] = {}
         self.caches: dict[TableKey, Spool] = {}
+        self._cached_open: dict[TableKey, str] = {}  # tables whose cache holds an unfinished transaction
         self.events: queue.Queue[Callable[[], None]] = queue.Queue()
         self.stop_reason_override: str | None = None
         self.applier: Applier | None = None
@@ -259,6 +260,15 @@ class ApplyLoop:
         for key, table_changes in cached.items():
             self._cache(key).append(Transaction(txn.xid, txn.position, txn.commit_time, table_changes,
                                                 complete=txn.complete))
+            if not txn.complete:
+                self._cached_open[key] = txn.position
+        # A large transaction's last piece may not touch a table that got earlier pieces: close it there
+        # too, or draining that cache would wait for the end of the transaction forever.
+        if txn.complete and self._cached_open:
+            for key in [k for k, position in self._cached_open.items() if position == txn.position]:
+                del self._cached_open[key]
+                if key not in cached and key in self.caches:
+                    self.caches[key].append(Transaction(txn.xid, txn.position, txn.commit_time, [], complete=True))
         if main:
             self.last_read_position = txn.position
         return taken
