@@ -227,6 +227,20 @@ def test_it_refuses_rows_a_session_logged_as_statements(source):
     assert "items" in refused.value.message
 
 
+def test_it_refuses_xa_transactions_on_captured_tables_only(source):
+    run(source, "CREATE TABLE other (id int PRIMARY KEY)")
+    engine = engine_for(source)
+    with streaming(engine, tables(engine, "items")) as (_cap, stream):
+        run(source, "XA START 'x1'", "INSERT INTO other VALUES (1)", "XA END 'x1'", "XA PREPARE 'x1'",
+            "XA COMMIT 'x1'", "INSERT INTO items (id) VALUES (5)")
+        assert summary(collect(stream, 1)) == [[("items", Op.INSERT, (5, None, None, None))]]
+        run(source, "XA START 'x2'", "INSERT INTO items (id) VALUES (1)", "XA END 'x2'", "XA PREPARE 'x2'",
+            "XA ROLLBACK 'x2'")
+        with pytest.raises(EngineError, match="XA transaction") as refused:
+            collect(stream, 1, timeout=10)
+    assert refused.value.kind is ErrorKind.UNSUPPORTED
+
+
 # ---- positions ----------------------------------------------------------------------------------
 
 def test_it_resumes_at_a_transaction_position_replaying_only_that_transaction(source):
@@ -402,6 +416,31 @@ def test_it_reports_a_lost_connection_as_connection_lost(source):
         proxy.close()
     assert lost.value.kind is ErrorKind.CONNECTION_LOST
     assert lost.value.permanent is False
+
+
+def test_it_registers_one_replica_per_task_and_a_new_stream_replaces_the_old(source):
+    engine = engine_for(source)
+    selected = tables(engine, "items")
+    with streaming(engine, selected) as (cap, old), streaming(engine, selected, task="task-8") as (_, other):
+        assert old.server_id != other.server_id
+        deadline = time.monotonic() + 10
+        ours = {old.server_id, other.server_id}
+        while not ours <= (replicas := {r[0]: r[1] for r in query(source, "SHOW SLAVE HOSTS")}).keys():
+            assert time.monotonic() < deadline, replicas
+            old.read(0.2)
+        assert replicas[old.server_id] == "dms-task-task-7" and replicas[other.server_id] == "dms-task-task-8"
+        # A restarted copy of task-7 (after a crash) takes over from the stream left behind.
+        new = engine.open_stream(TASK, selected, cap.position)
+        try:
+            assert new.server_id == old.server_id
+            run(source, "INSERT INTO items (id) VALUES (1)")
+            assert summary(collect(new, 1)) == [[("items", Op.INSERT, (1, None, None, None))]]
+            with pytest.raises(EngineError, match="same server id") as replaced:
+                collect(old, 2, timeout=15)
+            assert summary(collect(other, 1)) == [[("items", Op.INSERT, (1, None, None, None))]]
+        finally:
+            new.close()
+    assert replaced.value.kind is ErrorKind.CONNECTION_LOST
 
 
 def test_it_closes_promptly_while_the_server_is_silent(source):

@@ -28,6 +28,7 @@ from pymysqlreplication.event import (
     NotImplementedEvent,
     QueryEvent,
     RotateEvent,
+    XAPrepareEvent,
     XidEvent,
 )
 from pymysqlreplication.row_event import DeleteRowsEvent, TableMapEvent, UpdateRowsEvent, WriteRowsEvent
@@ -114,6 +115,8 @@ class Assembler:
             self._rotate(event)
         elif kind is NotImplementedEvent:
             self._other(event)
+        elif kind is XAPrepareEvent:
+            self._xa_prepare()
         elif kind is HeartbeatLogEvent:
             self.heartbeats += 1  # liveness only: the connection is alive and nothing is waiting
 
@@ -252,6 +255,14 @@ class Assembler:
             self._append(txn, RowChange(Op.DDL, before, ddl=text, table=None))
             return
         self._append(txn, RowChange(Op.DDL, self.shapes.relation(key), ddl=text, table=table))
+
+    def _xa_prepare(self) -> None:
+        txn, self._open = self._open, None
+        if txn is not None and (txn.changes or txn.pieces):
+            # Its rows are written at XA PREPARE; XA COMMIT or XA ROLLBACK comes later, on its own.
+            raise EngineError(f"An XA transaction ({txn.xid}) changed captured tables: CDC cannot tell whether it "
+                              "commits. Finish XA transactions on these tables as ordinary transactions.",
+                              kind=ErrorKind.UNSUPPORTED)
 
     def _rotate(self, event: RotateEvent) -> None:
         self.file = event.next_binlog

@@ -21,6 +21,7 @@ from pymysqlreplication.event import (
     NotImplementedEvent,
     QueryEvent,
     RotateEvent,
+    XAPrepareEvent,
     XidEvent,
 )
 from pymysqlreplication.row_event import DeleteRowsEvent, TableMapEvent, UpdateRowsEvent, WriteRowsEvent
@@ -35,7 +36,7 @@ from .positions import BinlogPosition
 # Every event capture reads. NotImplementedEvent carries MySQL's anonymous GTID events (the start
 # of every transaction when gtid_mode is OFF) and compressed transactions, which capture refuses.
 CAPTURE_EVENTS = (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, TableMapEvent, QueryEvent, XidEvent, RotateEvent,
-                  MariadbGtidEvent, GtidEvent, HeartbeatLogEvent, NotImplementedEvent)
+                  MariadbGtidEvent, GtidEvent, HeartbeatLogEvent, NotImplementedEvent, XAPrepareEvent)
 # Task server ids are drawn from [ID_BASE, 2**32): far above the small ids servers usually get.
 ID_BASE = 1_000_000_000
 DEFAULT_HEARTBEAT = 5.0  # eventsPollInterval: seconds of silence before the server sends a heartbeat
@@ -63,6 +64,26 @@ def server_id_for(conn: ConnectionInfo, task_id: str, taken: Iterable[int] = ())
     return candidate
 
 
+def replica_name(task_id: str) -> str:
+    """How the task's reader shows in SHOW SLAVE HOSTS."""
+    return f"dms-task-{task_id}"[:60]
+
+
+def ids_in_use(raw: pymysql.connections.Connection, task_id: str) -> set[int]:
+    """The server's own id and those of the replicas registered now, except this task's own (a stream
+    left behind by a killed run, which the new one should replace)."""
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT @@GLOBAL.server_id")
+        taken = {int(cursor.fetchone()[0])}
+        try:
+            cursor.execute("SHOW SLAVE HOSTS")
+            rows = cursor.fetchall()
+        except pymysql.MySQLError:
+            return taken  # not allowed to list replicas (MariaDB: REPLICATION MASTER ADMIN): the id range helps
+    mine = replica_name(task_id)
+    return taken | {int(row[0]) for row in rows if row[1] != mine}
+
+
 def heartbeat_seconds(conn: ConnectionInfo) -> float:
     """eventsPollInterval: how long an idle stream waits for a heartbeat (default 5 s)."""
     return number(conn, "eventsPollInterval", DEFAULT_HEARTBEAT, minimum=0.1)
@@ -85,7 +106,7 @@ def connection_settings(conn: ConnectionInfo, *, read_timeout: float | None) -> 
 
 def open_reader(conn: ConnectionInfo, start: BinlogPosition, *, server_id: int, schemas: list[str] | None,
                 tables: list[str] | None, blocking: bool = True, heartbeat: float | None = None,
-                events: Iterable[type] = CAPTURE_EVENTS,
+                events: Iterable[type] = CAPTURE_EVENTS, report_as: str | None = None,
                 connector: Callable[..., pymysql.connections.Connection] | None = None) -> BinLogStreamReader:
     """A reader streaming from `start` (it connects on its first fetch).
 
@@ -94,7 +115,8 @@ def open_reader(conn: ConnectionInfo, start: BinlogPosition, *, server_id: int, 
     gives a table a new id when ALTER TABLE changes it (and ids restart only with a new file).
     only_schemas/only_tables keep other tables' rows from being decoded; the package matches
     table names without their schema, so capture filters again.
-    `connector` opens the connections (the package reconnects by itself after a lost connection)."""
+    `report_as` registers the reader under that name (SHOW SLAVE HOSTS lists it; no password is
+    sent). `connector` opens the connections (the package reconnects by itself after a lost one)."""
     read_timeout = max(MIN_READ_TIMEOUT, SILENT_HEARTBEATS * heartbeat) if heartbeat else None
     return BinLogStreamReader(
         connection_settings=connection_settings(conn, read_timeout=read_timeout),
@@ -112,6 +134,7 @@ def open_reader(conn: ConnectionInfo, start: BinlogPosition, *, server_id: int, 
         freeze_schema=True,
         enable_logging=False,
         pymysql_wrapper=connector or connect,
+        report_slave=report_as,
     )
 
 

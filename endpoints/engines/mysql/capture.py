@@ -108,7 +108,7 @@ class MySqlChangeStream(ChangeStream):
         self.assembler = Assembler(start, self.shapes, self._put)
         self._reader = binlog.open_reader(conninfo, start, server_id=server_id, schemas=self.shapes.schemas or None,
                                           tables=self.shapes.names or None, heartbeat=self.heartbeat,
-                                          connector=self._connect)
+                                          report_as=binlog.replica_name(task_id), connector=self._connect)
         self._thread = threading.Thread(target=self._run, name=f"binlog-{task_id}", daemon=True)
         self._thread.start()
         log.info("Reading the binary log of %s:%s from %s as replica %d (%d table(s))", conninfo.host,
@@ -253,13 +253,11 @@ def open_stream(conninfo: ConnectionInfo, task_id: str, tables: Sequence[SourceT
     position = parse_position(start)
     raw = connect(conninfo)
     try:
-        with raw.cursor() as cursor:
-            cursor.execute("SELECT @@GLOBAL.server_id")
-            own_id = int(cursor.fetchone()[0])
+        taken = binlog.ids_in_use(raw, task_id)
         check_available(raw, position)
     except (pymysql.MySQLError, OSError) as exc:
         raise translate(exc, conninfo, "opening the binary log stream") from None
     finally:
         raw.close()
-    server_id = binlog.server_id_for(conninfo, task_id, taken=(own_id,))
+    server_id = binlog.server_id_for(conninfo, task_id, taken=taken)
     return MySqlChangeStream(conninfo, task_id, tables, position, server_id=server_id)
