@@ -8,7 +8,10 @@ timestamp. Rolled-back InnoDB transactions are never written to the binary log.
 
 When the stream opens at a transaction position P (a checkpoint), the events before the next
 transaction start are the rest of the transaction at P: they are reported with position P, so
-the applier recognises and skips them.
+the applier recognises and skips them. Telling "the rest of a transaction" from "a new one"
+relies on every transaction starting with a GTID event, which the servers that have
+binlog_row_metadata (MariaDB 10.5+, MySQL 8.0.1+) always write (MySQL: anonymous GTIDs when
+gtid_mode is OFF).
 
 Boundaries (end offsets of transactions, or the start of a new binlog file) are reported
 between transactions, so an idle stream's position moves with the server's traffic.
@@ -190,8 +193,11 @@ class Assembler:
         kind = statement.kind
         end = event.packet.log_pos
         if kind is statements.Kind.BEGIN:
-            if self._open is None:  # servers without GTID events: BEGIN starts the transaction
-                self._begin(event, None, single=False)
+            if self._open is None:
+                if self._continuing:  # opened right after the GTID event of the transaction at `start`
+                    self._implicit(event)
+                else:  # servers without GTID events: BEGIN starts the transaction
+                    self._begin(event, None, single=False)
             self._open.began = True
             self._open.single = False
             return
