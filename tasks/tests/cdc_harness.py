@@ -13,7 +13,7 @@ from tasks.engine.runner import MigrationType, RunResult, StartMode, TaskRunner,
 
 from .cdc_workload import mappings_for, schema_of
 
-PAIRS = [("postgres", "postgres"), ("mysql", "postgres")]  # ("postgres", "mysql") joins when the MySQL applier lands
+PAIRS = [("postgres", "postgres"), ("mysql", "postgres"), ("postgres", "mysql"), ("mysql", "mysql")]
 
 
 @dataclass
