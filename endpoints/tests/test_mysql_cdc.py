@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pymysql
@@ -227,6 +227,16 @@ def test_it_refuses_rows_a_session_logged_as_statements(source):
     assert "items" in refused.value.message
 
 
+def test_it_refuses_rows_a_session_logged_with_a_minimal_image(source):
+    run(source, "INSERT INTO items VALUES (1, 'pen', 1.5, NULL)")
+    engine = engine_for(source)
+    with streaming(engine, tables(engine, "items")) as (_cap, stream):
+        run(source, "SET SESSION binlog_row_image = 'MINIMAL'", "UPDATE items SET price = 2 WHERE id = 1")
+        with pytest.raises(EngineError, match="binlog_row_image=FULL") as refused:
+            collect(stream, 1, timeout=10)
+    assert refused.value.kind is ErrorKind.CONFIGURATION
+
+
 def test_it_refuses_xa_transactions_on_captured_tables_only(source):
     run(source, "CREATE TABLE other (id int PRIMARY KEY)")
     engine = engine_for(source)
@@ -362,7 +372,7 @@ def test_it_maps_a_start_time_to_the_boundary_before_the_next_commit(source):
 def test_it_refuses_start_times_it_cannot_map_exactly(source):
     engine = engine_for(source)
     with pytest.raises(EngineError, match="later than the source server's clock") as future:
-        engine.position_at(datetime.utcnow() + timedelta(hours=1))
+        engine.position_at(datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1))
     with pytest.raises(EngineError, match="before the oldest binary log") as past:
         engine.position_at(datetime(2001, 1, 1))
     assert future.value.kind is past.value.kind is ErrorKind.CONFIGURATION

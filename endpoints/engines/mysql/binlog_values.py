@@ -76,6 +76,11 @@ def is_zero_date(none_source: str | None) -> bool:
                            NONE_SOURCE.OUT_OF_DATETIME2_RANGE)
 
 
+def is_left_out(none_source: str | None) -> bool:
+    """True when the row image left the column out (a session with binlog_row_image=MINIMAL/NOBLOB)."""
+    return none_source == NONE_SOURCE.COLS_BITMAP
+
+
 def is_empty_set(none_source: str | None) -> bool:
     return none_source == NONE_SOURCE.EMPTY_SET
 

@@ -51,6 +51,13 @@ class Layout:
                     notes["zero_dates"] = notes.get("zero_dates", 0) + 1
                 elif bv.is_empty_set(source) and name in self.set_columns:
                     row[self.names.index(name)] = ""
+                elif bv.is_left_out(source):
+                    relation = self.relation
+                    raise EngineError(
+                        f"A row of {relation.schema}.{relation.table} arrived without its column {name}: a session "
+                        "wrote it with binlog_row_image=MINIMAL or NOBLOB, and applying it would write NULL. Make "
+                        "every session log full rows (binlog_row_image=FULL, and no SET SESSION binlog_row_image), "
+                        "then reload the table.", kind=ErrorKind.CONFIGURATION)
         return tuple(row)
 
 
