@@ -43,7 +43,7 @@ PositionKey = Callable[[str], tuple]
 # Changes written to the target at a time (the group's transaction stays open between writes), so a
 # huge transaction or window never sits whole in memory. Batch apply nets what it holds, so it holds
 # more: 50,000 changes are ~25 MB.
-WRITE_ITEMS = 5000
+WRITE_ITEMS = 1000  # small enough that the writer thread works on one chunk while the next is prepared
 BATCH_WRITE_ITEMS = 50_000
 
 
@@ -82,6 +82,45 @@ class Checkpoint:
     @property
     def resume_from(self) -> str:
         return self.position if self.phase == "cdc" and self.position else self.start
+
+
+class _Pipe:
+    """Target writes run on a second thread, so the Python work on the next changes (reading the
+    spool, routing, shaping) overlaps the target's work on the previous ones. Jobs run in order; the
+    first error skips the jobs after it and is raised by the next wait() or submit()."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="apply-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:
+                    job()
+            except BaseException as exc:  # handed to the loop thread at its next wait()
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        if self._error is not None:
+            self.wait()
+        self._queue.put(job)
+
+    def wait(self, *, swallow: bool = False) -> None:
+        self._queue.join()
+        error, self._error = self._error, None
+        if error is not None and not swallow:
+            raise error
+
+    def close(self) -> None:
+        self._queue.put(None)
 
 
 class StopRequested(Exception):
@@ -125,6 +164,8 @@ class ApplyLoop:
         self.last_commit_time: datetime | None = None
         self.applied_changes = 0
         self.group_open = False
+        self._careful = False
+        self.pipe = _Pipe()
         self.last_read_position: str | None = None
         self.all_replicating = threading.Event()
 
@@ -166,6 +207,8 @@ class ApplyLoop:
                     raise StopRequested("Stop Reason NORMAL")
                 self._apply_group(self.spool, main=True)
         finally:
+            self.pipe.wait(swallow=True)
+            self.pipe.close()
             self._close()
 
     def _apply_group(self, spool: Spool, *, main: bool) -> bool:
@@ -193,6 +236,7 @@ class ApplyLoop:
                 self._reload_state()
 
     def _group(self, spool: Spool, main: bool, careful: bool) -> bool:
+        self._careful = careful
         items: list[Item] = []
         opened = time.monotonic()
         changes = 0
@@ -254,6 +298,16 @@ class ApplyLoop:
                 self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
                                   f"TRUNCATE of {route.key} skipped (HandleSourceTableTruncated is false)")
                 continue
+            if change.op is Op.DDL:
+                # The table changes shape here: what came before is written first, and what follows
+                # must be shaped by the new plan, so the DDL runs now, on this thread.
+                self._write(list(items), self._careful)
+                items.clear()
+                self.pipe.wait()
+                self._write_now([Item(route, route.to_target(change), txn.position)], self._careful)
+                route.sync.applied_position = txn.position
+                taken += 1
+                continue
             items.append(Item(route, route.to_target(change), txn.position))
             route.sync.applied_position = txn.position
             taken += 1
@@ -305,21 +359,25 @@ class ApplyLoop:
             items = net(items)
         if not items:
             return
+        if careful:  # one change at a time under savepoints: nothing to overlap
+            self.pipe.wait()
+            self._write_now(items, careful)
+        else:
+            self.pipe.submit(functools.partial(self._write_now, items, careful))
+
+    def _write_now(self, items: list[Item], careful: bool) -> None:
         if not self.group_open:
             self.applier.begin()
             self.group_open = True
         self.writer.write(items, careful=careful)
 
     def _commit(self, spool: Spool, last: Transaction, main: bool) -> None:
-        if not self.group_open:
-            self.applier.begin()
-            self.group_open = True
         advance = main and self.checkpoint.phase == "cdc"
         if advance:
             self.checkpoint.position = last.position
-        self.applier.save_state(self.task_id, self.checkpoint.dumps(), last.commit_time, self._states())
-        self.applier.commit()
-        self.group_open = False
+        states = {key: replace(state) for key, state in self._states().items()}
+        self.pipe.submit(functools.partial(self._commit_now, self.checkpoint.dumps(), last.commit_time, states))
+        self.pipe.wait()
         spool.release()
         self.last_commit_time = last.commit_time
         for key, counts in self.writer.take_counts().items():
@@ -329,6 +387,15 @@ class ApplyLoop:
         if advance:
             self.acknowledge(last.position)
 
+    def _commit_now(self, checkpoint: str, commit_time: datetime | None,
+                    states: dict[tuple[str, str], TableSyncState]) -> None:
+        if not self.group_open:
+            self.applier.begin()
+            self.group_open = True
+        self.applier.save_state(self.task_id, checkpoint, commit_time, states)
+        self.applier.commit()
+        self.group_open = False
+
     def _commit_marker(self, spool: Spool, marker: Marker) -> None:
         """An idle stream moved on: record the position so the source can let go of its log."""
         if self.checkpoint.phase != "cdc":
@@ -336,6 +403,7 @@ class ApplyLoop:
         if self.checkpoint.position is not None and self.key(marker.position) <= self.key(self.checkpoint.position):
             return
         self.checkpoint.position = marker.position
+        self.pipe.wait()
         self.applier.begin()
         self.applier.save_state(self.task_id, self.checkpoint.dumps(), None, {})
         self.applier.commit()
@@ -413,6 +481,7 @@ class ApplyLoop:
             cache.close()
 
     def _save_states_now(self) -> None:
+        self.pipe.wait()
         self.applier.begin()
         self.applier.save_state(self.task_id, self.checkpoint.dumps(), None, self._states())
         self.applier.commit()
@@ -459,6 +528,7 @@ class ApplyLoop:
 
     def _abandon(self, spool: Spool, mark, read_before: int,
                  saved: dict[TableKey, tuple[TableSyncState, TablePlan]], checkpoint: Checkpoint) -> None:
+        self.pipe.wait(swallow=True)
         try:
             self.applier.rollback()
         except EngineError:
