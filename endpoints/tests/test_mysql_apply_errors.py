@@ -247,3 +247,22 @@ def test_it_reports_a_missing_table_or_column_as_a_schema_problem(db):
     run(db, "DROP TABLE items")
     with pytest.raises(EngineError, match=f"Target table {db_name(db)}.items does not exist"):
         applier(db).insert(plan, [(1, "one", 1, None, None, None, None)])
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("path", PATHS)
+def test_it_goes_on_after_a_refused_run_rolled_back_to_its_savepoint(db, path):
+    plan = plan_for(db, "items")
+    ap = applier(db, path)
+    ap.begin()
+    ap.insert(plan, [(i, f"n{i}", i, None, None, None, None) for i in range(1, 31)])
+    ap.savepoint()
+    with pytest.raises(EngineError):
+        ap.update(plan, [upd((i,), (i, "far too long!" if i == 7 else "ok", i, None, None, None, None))
+                         for i in range(1, 11)])
+    ap.rollback_to_savepoint()
+    ap.savepoint()
+    assert ap.update(plan, [upd((i,), (i, "ok", -i, None, None, None, None)) for i in range(1, 11)]) == 10
+    ap.commit()
+    # 1 + ... + 30 = 465, and rows 1-10 went from i to -i: 465 - 2 * 55
+    assert query(db, "SELECT COUNT(*), SUM(qty), SUM(name = 'ok') FROM items") == [(30, Decimal(355), Decimal(10))]

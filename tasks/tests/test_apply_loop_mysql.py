@@ -257,7 +257,6 @@ def test_it_adds_a_column_the_source_added_and_does_nothing_when_the_ddl_is_repl
                                 table=wider)),
                txn(3, RowChange(Op.INSERT, new_rel, after=(2, "bob", 20, "new column")),
                    RowChange(Op.UPDATE, new_rel, after=(1, "ann", 10, "set later")))]
-    # One transaction per group (see the xfail below for a DDL inside a group).
     run_ = run_loop(t, tmp_path, records, until=pos(3), replan=replan, options=ApplyOptions(min_transaction_size=1))
     assert run_.error is None
     assert contents(t.url, "accounts") == [(1, "ann", Decimal("10.00"), "set later"),
@@ -272,9 +271,6 @@ def test_it_adds_a_column_the_source_added_and_does_nothing_when_the_ddl_is_repl
 
 
 @pytest.mark.live
-@pytest.mark.xfail(strict=True, reason="ApplyLoop._take shapes a group's changes when it reads them, with the plan "
-                   "of that moment; a DDL earlier in the same group changes the plan only when it is written, so "
-                   "the later changes keep the old shape (Column count doesn't match value count)")
 def test_it_shapes_changes_after_a_ddl_in_the_same_group_by_the_new_plan(tables, tmp_path):
     t = tables
     engine = MySQLEngine(ConnectionInfo.from_url(t.url))
