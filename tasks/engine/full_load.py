@@ -23,6 +23,7 @@ from endpoints.engines.plan import PrepMode, TablePlan
 
 from .executors import UnitExecutor
 from .load_unit import LoadUnit, UnitOutcome
+from .metrics import FullLoadMeter
 from .reporting import Component, Reporter, Severity, TableCounts, TableKey, TableState
 
 
@@ -41,6 +42,7 @@ class FullLoadOptions:
     commit_rate: int = 10000
     create_pk_after_load: bool = False
     stop_task_on_table_error: bool = False  # TableErrorPolicy STOP_TASK
+    metrics_interval: float = 5.0  # seconds between full-load throughput samples
 
 
 @dataclass
@@ -91,6 +93,7 @@ class FullLoad:
         self.on_table_loaded = on_table_loaded
         self.stop = stop or threading.Event()
         self.summary = FullLoadSummary()
+        self.meter = FullLoadMeter(reporter, options.metrics_interval)
 
     def run(self) -> FullLoadSummary:
         started = time.monotonic()
@@ -100,6 +103,7 @@ class FullLoad:
             self._load(target, progress)
         finally:
             target.close()
+            self.meter.finish()
         self.summary.seconds = time.monotonic() - started
         return self.summary
 
@@ -154,13 +158,15 @@ class FullLoad:
 
     def _drain(self, progress: dict[TableKey, TableProgress]) -> None:
         per_table: dict[TableKey, int] = {}
-        for key_text, rows, _nbytes in self.executor.drain():
+        for key_text, rows, nbytes in self.executor.drain():
             schema, _, table = key_text.partition(_SEP)
             key = TableKey(schema, table)
             per_table[key] = per_table.get(key, 0) + rows
+            self.meter.add(rows, nbytes)
         for key, rows in per_table.items():
             progress[key].rows += rows
             self.reporter.table_counts(key, TableCounts(full_load_rows=rows))
+        self.meter.maybe_sample()
 
     def _finish_unit(self, target: Engine, key: TableKey, unit: LoadUnit, future: Future[UnitOutcome],
                      table: TableProgress) -> None:

@@ -141,6 +141,7 @@ class TaskRunner:
             commit_rate=full.commit_rate,
             create_pk_after_load=full.create_pk_after_full_load,
             stop_task_on_table_error=self._settings.error_behavior.table_error_policy == "STOP_TASK",
+            metrics_interval=self.spec.metrics_interval,
         )
 
     def _executor(self) -> LocalExecutor:
