@@ -31,6 +31,7 @@ from ..base import TRANSACTION_PIECE, ChangeStream, Op, RowChange, Transaction
 from ..catalog import SourceTable
 from ..conninfo import ConnectionInfo
 from ..errors import EngineError, ErrorKind
+from . import catalog
 from . import pgoutput as pg
 from .connection import connect, translate_error
 from .heartbeat import Heartbeat, heartbeat_period
@@ -93,7 +94,8 @@ class PgChangeStream(ChangeStream):
         self._feedback_due = False
         self._last_feedback = 0.0
         self._catalog_conn: psycopg.Connection | None = None
-        self._relations = RelationCache(tables, MappingOptions.from_conninfo(conninfo), self._catalog)
+        self._mapping_options = MappingOptions.from_conninfo(conninfo)
+        self._relations = RelationCache(tables, self._mapping_options, self._catalog)
         period = heartbeat_period(conninfo)
         self._heartbeat = Heartbeat(conninfo, period) if period else None
         # Logical messages (PostgreSQL 14+) let a heartbeat transaction move the position by itself.
@@ -190,7 +192,7 @@ class PgChangeStream(ChangeStream):
         elif kind is pg.Commit:
             self._commit(message)
         elif kind is pg.RelationMessage:
-            self._relations.add(message)
+            self._relation(txn, message)
         elif kind is pg.TypeMessage:
             self._relations.add_type(message)
         elif kind is pg.Truncate:
@@ -212,6 +214,32 @@ class PgChangeStream(ChangeStream):
         else:
             change = RowChange(Op.DELETE, described.relation, before=convert(described, message.old))
         self._append(txn, change)
+
+    def _relation(self, txn: _Open | None, message: pg.RelationMessage) -> None:
+        """pgoutput describes a relation again after its definition changed (ALTER TABLE ADD/DROP
+        COLUMN): that becomes a DDL change, ahead of the first row of the new shape, carrying the
+        table as the catalog defines it now so the applier can add or drop the target's columns."""
+        before = self._relations.previous_columns(message)
+        after = tuple(c.name for c in message.columns)
+        if before is not None and before != after and txn is not None:
+            table = self._current_table(message.schema, message.table)
+            if table is not None:
+                self._relations.refresh_table(table)
+            described = self._relations.add(message)
+            if described.selected:
+                added = [c for c in after if c not in before]
+                dropped = [c for c in before if c not in after]
+                what = "; ".join(part for part in (f"added {', '.join(added)}" if added else "",
+                                                   f"dropped {', '.join(dropped)}" if dropped else "") if part)
+                self._append(txn, RowChange(Op.DDL, described.relation, table=table,
+                                            ddl=f"ALTER TABLE {message.schema}.{message.table}: columns "
+                                                f"{what or 'reordered'}"))
+            return
+        self._relations.add(message)
+
+    def _current_table(self, schema: str, table: str) -> SourceTable | None:
+        found = catalog.list_tables(self._catalog(), [schema], self._mapping_options)
+        return next((t for t in found if t.name == table), None)
 
     def _truncate(self, txn: _Open | None, message: pg.Truncate) -> None:
         if txn is None:

@@ -58,6 +58,19 @@ class RelationCache:
         """Type messages name user-defined types; kept as a fallback when the catalog no longer has them."""
         self._type_names[message.type_oid] = f"{message.schema}.{message.name}"
 
+    def previous_columns(self, message: RelationMessage) -> tuple[str, ...] | None:
+        """The columns last known for this relation: from its previous Relation message, else from the
+        catalog when the task was planned (None for a relation the task does not replicate)."""
+        known = self._relations.get(message.relid)
+        if known is not None:
+            return known.relation.columns
+        table = self._tables.get((message.schema, message.table)) or self._parents.get((message.schema, message.table))
+        return tuple(c.name for c in table.columns) if table is not None else None
+
+    def refresh_table(self, table: SourceTable) -> None:
+        """The table's definition changed (a source DDL): map its columns from the new definition."""
+        self._tables[(table.schema, table.name)] = table
+
     def add(self, message: RelationMessage) -> Described:
         table = self._tables.get((message.schema, message.table)) or self._parents.get((message.schema, message.table))
         names = tuple(c.name for c in message.columns)
