@@ -168,8 +168,9 @@ class Transaction:
     interleave. The applier applies all pieces in one target transaction.
 
     Positions identify transactions in commit order and are known from the first
-    piece (PostgreSQL: the commit record's LSN from Begin; MySQL: the file:pos of the
-    transaction's first event). A stream opened at position P may replay the
+    piece (PostgreSQL: the commit record's LSN from Begin; MySQL: the file:pos where the
+    transaction's first event ends, so a transaction is inside a snapshot taken at S exactly
+    when its position is at or before S). A stream opened at position P may replay the
     transaction at P; the applier skips transactions at or before its checkpoint.
     """
 
