@@ -327,8 +327,9 @@ class TaskRunner:
         self._log(Component.TASK_MANAGER, f"Reloading {', '.join(map(str, keys))}")
         try:
             start = self.loop.checkpoint.resume_from
-            with self.source.begin_capture(self.spec.task_id, [p.source for p in plans], start=start,
-                                           with_snapshot=True) as cap:
+            # All the task's tables: capture set-up (a PostgreSQL publication) must keep covering the others.
+            every_table = [route.plan.source for route in self.loop.routes.values()]
+            with self.source.begin_capture(self.spec.task_id, every_table, start=start, with_snapshot=True) as cap:
                 def loaded(table_plan: TablePlan, positions: list[str | None]) -> None:
                     position, exact = _loaded_position(cap.snapshot, cap.snapshot_position, positions, self.source)
                     self.loop.table_loaded(table_key(table_plan), position, exact)
