@@ -21,7 +21,7 @@ def convert(base: str, dms: DmsType, text: str):
     ("smallint", DmsType(T.INT2), "-32768", -32768),
     ("bigint", DmsType(T.INT8), "9223372036854775807", 9223372036854775807),
     ("numeric", DmsType(T.NUMERIC, precision=12, scale=2), "-1234.50", Decimal("-1234.50")),
-    ("numeric", DmsType(T.NUMERIC, precision=28, scale=6), "-Infinity", Decimal("-Infinity")),
+    ("numeric", DmsType(T.NUMERIC), "-Infinity", Decimal("-Infinity")),
     ("numeric", DmsType(T.STRING, length=53), "123456789012345678901234567890123456789012345.12345",
      "123456789012345678901234567890123456789012345.12345"),
     ("money", DmsType(T.NUMERIC, precision=38, scale=4), "$1,234.50", Decimal("1234.50")),

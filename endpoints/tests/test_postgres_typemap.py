@@ -31,7 +31,7 @@ def test_it_maps_integers_and_floats():
 def test_it_maps_numerics_by_precision():
     assert _map("numeric", precision=38, scale=10) == DmsType(T.NUMERIC, precision=38, scale=10)
     assert _map("numeric", precision=39, scale=2) == DmsType(T.STRING, length=42)
-    assert _map("numeric") == DmsType(T.NUMERIC, precision=28, scale=6)
+    assert _map("numeric") == DmsType(T.NUMERIC)
     assert _map("numeric", precision=5, scale=-2) == DmsType(T.NUMERIC, precision=7, scale=0)
     assert _map("money") == DmsType(T.NUMERIC, precision=38, scale=4)
 

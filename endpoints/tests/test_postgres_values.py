@@ -113,7 +113,7 @@ def test_it_maps_the_catalog_types_as_dms_does(typed_db):
     [table] = engine.list_tables()
     types = {c.name: c.dms_type for c in table.columns}
     assert types["n38"] == DmsType(T.NUMERIC, precision=38, scale=10)
-    assert types["nfree"] == DmsType(T.NUMERIC, precision=28, scale=6)
+    assert types["nfree"] == DmsType(T.NUMERIC)
     assert types["nwide"] == DmsType(T.STRING, length=53)
     assert types["vfree"] == DmsType(T.WSTRING, length=8000)
     assert types["ch"] == DmsType(T.WSTRING, length=5)

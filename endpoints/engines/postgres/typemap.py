@@ -21,8 +21,10 @@ from ..types import DmsType, T
 
 # DMS NUMERIC holds at most 38 digits; wider PostgreSQL numerics travel as strings.
 MAX_NUMERIC_PRECISION = 38
-# DMS maps numeric without precision to NUMERIC(28,6) (a documented DMS limitation).
-UNCONSTRAINED_NUMERIC = DmsType(T.NUMERIC, precision=28, scale=6)
+# DMS maps numeric without precision to NUMERIC(28,6) and rounds to 6 decimals on other targets (a
+# documented DMS limitation users complain of). We keep it unconstrained: each target takes its widest
+# exact decimal, and a value that does not fit fails loudly instead of being rounded.
+UNCONSTRAINED_NUMERIC = DmsType(T.NUMERIC)
 # character varying without a length: DMS's default limit (unboundedVarcharMaxSize).
 UNBOUNDED_VARCHAR_LENGTH = 8000
 # STRING/WSTRING longer than this become varchar(65535) on a PostgreSQL target (DMS).
@@ -307,7 +309,8 @@ _FIXED_NOTES = {
 _RULE_ROWS: list[tuple[str, str, str]] = [
     ("numeric(p,s) / decimal(p,s), p <= 38", "NUMERIC(p,s)", "negative scale widens the precision"),
     ("numeric(p,s), p > 38", "STRING(p+3)", "exact text form"),
-    ("numeric (no precision)", "NUMERIC(28,6)", "DMS limitation: targets other than PostgreSQL round to 6 decimals"),
+    ("numeric (no precision)", "NUMERIC", "DMS: NUMERIC(28,6), rounding to 6 decimals; here the target's widest "
+                                          "exact decimal, and values that do not fit fail their row"),
     ("character(n) / character varying(n)", "WSTRING(n)", ""),
     ("character varying (no length)", "WSTRING(8000)", "mapLongVarcharAs=clob|nclob maps it to CLOB/NCLOB"),
     ("citext", "NCLOB", "created as text on a PostgreSQL target"),
