@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from ipaddress import IPv4Interface
 from pathlib import Path
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -59,7 +60,7 @@ PG_ROW = (
     datetime(1899, 12, 31, 23, 59, 59, 123456), datetime(2024, 3, 9, 21, 30, 0, 1, tzinfo=ZoneInfo("Etc/UTC")),
     date(1800, 6, 15), time(23, 59, 59, 999999), True, {"a": [1, 2, "é😀"]}, {"a": 2, "b": 1},
     UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), [1, 2, 3], b"\x00\xff\x00", "𝄞😀 tab\there", "", "1010101010",
-    "sad", "192.168.0.1/24", 1.5, 1.7976931348623157e308, -32768, timedelta(days=428, seconds=14706),
+    "sad", IPv4Interface("192.168.0.1/24"), 1.5, 1.7976931348623157e308, -32768, timedelta(days=428, seconds=14706),
 )
 
 EXPECTED = {
