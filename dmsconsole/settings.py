@@ -137,6 +137,9 @@ DMS_REMOTE_SEGMENTS = env_str("DMS_REMOTE_SEGMENTS", "auto")
 CELERY_BEAT_SCHEDULE = {
     "dms-sweep": {"task": "dms.tasks.sweep", "schedule": float(DMS_SWEEP_SECONDS),
                   "options": {"queue": DMS_CONTROL_QUEUE, "expires": float(DMS_SWEEP_SECONDS) * 3}},
+    # Metric samples: downsampled and dropped past DMS_METRICS_RETENTION_DAYS (monitoring/samples.py).
+    "dms-compact-metrics": {"task": "dms.monitoring.compact_metrics", "schedule": 300.0,
+                            "options": {"queue": DMS_CONTROL_QUEUE, "expires": 600.0}},
 }
 
 CHANNEL_LAYERS = {
@@ -148,7 +151,11 @@ CHANNEL_LAYERS = {
 
 # Where workers keep their change spools (bounded per task by the instance's allocated storage).
 DMS_SPOOL_DIR = Path(env_str("DMS_SPOOL_DIR", str(BASE_DIR / ".spool")))
+# /metrics (Prometheus) answers only `Authorization: Bearer <DMS_METRICS_TOKEN>`; unset, it answers no one.
 DMS_METRICS_TOKEN = env_str("DMS_METRICS_TOKEN", "")
+# Running tasks sample their metrics this often (seconds); samples are kept, downsampled, this many days.
+DMS_METRICS_INTERVAL = env_int("DMS_METRICS_INTERVAL", 5)
+DMS_METRICS_RETENTION_DAYS = env_int("DMS_METRICS_RETENTION_DAYS", 14)
 # Workers write a heartbeat this often; a worker silent for three beats is offline.
 DMS_HEARTBEAT_SECONDS = env_int("DMS_HEARTBEAT_SECONDS", 5)
 # Test connection: seconds a worker of the chosen instance has to pick the test up.

@@ -72,3 +72,27 @@ class TaskLog(models.Model):
         """DMS's one-letter severity in log lines: E, W, I, D, T."""
         return {"LOGGER_SEVERITY_ERROR": "E", "LOGGER_SEVERITY_WARNING": "W", "LOGGER_SEVERITY_INFO": "I",
                 "LOGGER_SEVERITY_DEBUG": "D", "LOGGER_SEVERITY_DETAILED_DEBUG": "T"}.get(self.severity, "I")
+
+
+class MetricSample(models.Model):
+    """One sample of metrics named as DMS's CloudWatch metrics, {name: value}: a task's (task set) or a
+    replication instance worker's (instance and worker set). Raw samples (resolution 0) arrive every few
+    seconds; monitoring.samples.compact averages older ones into 1-minute, then 1-hour samples, and drops
+    those past the retention."""
+
+    task = models.ForeignKey("tasks.ReplicationTask", on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="metric_samples")
+    instance = models.ForeignKey("tasks.ReplicationInstance", on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="metric_samples")
+    worker = models.CharField(max_length=255, blank=True)  # the worker's node name, for instance samples
+    time = models.DateTimeField(default=timezone.now)
+    resolution = models.PositiveIntegerField(default=0)  # seconds one sample stands for; 0 = raw
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["time", "id"]
+        indexes = [models.Index(fields=["task", "resolution", "time"], name="metricsample_task"),
+                   models.Index(fields=["instance", "resolution", "time"], name="metricsample_instance")]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%dT%H:%M:%S} ({self.resolution}s): {len(self.values)} metrics"
