@@ -61,6 +61,8 @@ STATEMENT_ROWS = 2000
 APPLY_READ_TIMEOUT = 600.0
 SAVEPOINT = quote("awsdms_apply")
 SESSION_MODES = ("STRICT_ALL_TABLES", "NO_AUTO_VALUE_ON_ZERO")
+# Modes that change how our statements parse (connection.py drops them; afterConnectScript may set them again).
+_PARSE_CHANGING_MODES = frozenset({"NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "PIPES_AS_CONCAT", "ANSI"})
 
 T = TypeVar("T")
 
@@ -128,7 +130,7 @@ class MySQLApplier(Applier):
     def _prepare_session(self) -> None:
         with self.conn.cursor() as cursor:
             cursor.execute("SELECT @@SESSION.sql_mode")
-            modes = [m for m in (cursor.fetchone()[0] or "").split(",") if m]
+            modes = [m for m in (cursor.fetchone()[0] or "").split(",") if m and m not in _PARSE_CHANGING_MODES]
             modes += [m for m in SESSION_MODES if m not in modes]
             cursor.execute("SET SESSION sql_mode = %s", (",".join(modes),))
 
