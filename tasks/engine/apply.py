@@ -552,8 +552,11 @@ class ApplyLoop:
         self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
                           f"Target unavailable (attempt {attempt}): {exc}. Changes keep arriving in the spool "
                           f"({self.spool.backlog} waiting); retrying in {delay:.0f} s")
-        if self.stop.wait(delay):
-            raise StopRequested("Stop Reason NORMAL")
+        deadline = time.monotonic() + delay
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self.stop.wait(min(remaining, 0.5)):
+                raise StopRequested("Stop Reason NORMAL")
+            self._raise_capture_error()  # e.g. the spool filled up while the target was away
         self._close()
         try:
             self._connect()

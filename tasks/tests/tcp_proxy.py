@@ -1,7 +1,7 @@
 """A TCP proxy a test can cut and restore, to make a database unreachable while it keeps running.
 
-Cutting closes every open connection and refuses new ones (connection refused), the
-way a network partition or a restarting server looks to a client.
+Cutting closes every open connection and closes new ones as soon as they arrive, the way
+a server going away looks to a client.
 """
 
 from __future__ import annotations
@@ -13,34 +13,24 @@ import threading
 class TcpProxy:
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
-        self._listener: socket.socket | None = None
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
-        self.port = self._free_port()
+        self._cut = False
         self.connections_accepted = 0
-        self.start()
-
-    @staticmethod
-    def _free_port() -> int:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return probe.getsockname()[1]
-
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        # The listener stays open for the proxy's whole life (rebinding a port with half-closed
+        # connections on it fails); while cut, it closes every connection it accepts at once.
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
 
     def cut(self) -> None:
-        """Close the listener and every connection: clients see errors, new connections are refused."""
+        """Close every connection and refuse new ones: clients see the server go away."""
         with self._lock:
-            listener, self._listener = self._listener, None
+            self._cut = True
             connections, self._connections = self._connections, []
-        if listener is not None:
-            listener.close()
         for conn in connections:
             try:
                 conn.shutdown(socket.SHUT_RDWR)
@@ -48,14 +38,21 @@ class TcpProxy:
                 pass
             conn.close()
 
-    restore = start
+    def restore(self) -> None:
+        with self._lock:
+            self._cut = False
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self) -> None:
         while True:
             try:
-                client, _ = listener.accept()
+                client, _ = self._listener.accept()
             except OSError:
                 return
+            with self._lock:
+                cut = self._cut
+            if cut:
+                client.close()
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
                 upstream.settimeout(None)
@@ -63,10 +60,10 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
-                if self._listener is not listener:  # cut meanwhile
+                if self._cut:
                     client.close()
                     upstream.close()
-                    return
+                    continue
                 self._connections += [client, upstream]
                 self.connections_accepted += 1
             for a, b in ((client, upstream), (upstream, client)):
@@ -91,3 +88,4 @@ class TcpProxy:
 
     def close(self) -> None:
         self.cut()
+        self._listener.close()
