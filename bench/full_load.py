@@ -43,7 +43,7 @@ SELECT g, (g * 7919) % 100000, (ARRAY['new','paid','shipped','cancelled'])[1 + g
        timestamp '2024-01-01' + (g || ' seconds')::interval,
        json_build_object('sku', 'SKU-' || (g % 5000), 'qty', g % 9 + 1),
        g % 3 = 0
-FROM generate_series(1, {rows}) g;
+FROM generate_series(1::bigint, {rows}) g;
 """
 
 MY_ORDERS = """
@@ -65,8 +65,11 @@ def sh(command: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def psql(db: str, sql: str) -> str:
-    return subprocess.run(["psql", "-X", "-q", "-t", "-A", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-c", sql],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    result = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U",
+                             "postgres", "-d", db, "-c", sql], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"psql failed: {result.stderr}")
+    return result.stdout.strip()
 
 
 def mysql(sql: str, db: str | None = None) -> str:
