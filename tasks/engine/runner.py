@@ -223,6 +223,11 @@ class TaskRunner:
     def _routes(self, plan: Plan, saved: dict[tuple[str, str], TableSyncState]) -> dict[TableKey, Route]:
         routes: dict[TableKey, Route] = {}
         for table_plan in plan.tables:
+            if not table_plan.key:
+                self.reporter.log(Component.SOURCE_CAPTURE, Severity.WARNING,
+                                  f"Table {table_plan.source_schema}.{table_plan.source_table} has no primary key or "
+                                  "unique key: its updates and deletes are matched on every column, and a PostgreSQL "
+                                  "source captures them only with REPLICA IDENTITY FULL (else inserts only)")
             route = Route(table_plan)
             state = saved.get((table_plan.source_schema, table_plan.source_table))
             if self.spec.migration_type is MigrationType.CDC:
