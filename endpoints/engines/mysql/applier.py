@@ -9,15 +9,20 @@ changed: an update setting the values a row already has still counts as applied.
 Inserts and upserts are multi-row INSERTs (upserts with ON DUPLICATE KEY UPDATE of every
 non-key column), deletes are DELETE ... WHERE key IN (...), both cut by size. Updates are
 one statement per change for short runs; runs of SET_BASED_MIN or more go through a session
-TEMPORARY staging table filled by multi-row INSERTs and one UPDATE joined to it. Keyless
+TEMPORARY staging table (in the control database, where DMS's documented grant of ALL on
+awsdms_control includes CREATE TEMPORARY TABLES) filled by LOAD DATA LOCAL, else multi-row
+INSERTs, and one UPDATE joined to it. Long inserts go in by LOAD DATA LOCAL too. Keyless
 tables (no primary key or unique index: the "key" is every column) match rows with the
 NULL-safe <=> on every column and change one row per change (LIMIT).
 
 The transaction is the apply loop's: nothing here commits except commit() and a DDL. MySQL
 commits the open transaction before and after any ALTER TABLE, so execute_ddl does too: the
-changes before it in the group are then committed without the checkpoint that covers them.
-It only runs when the column really has to be added or dropped (checked first), so a replayed
-DDL does nothing and commits nothing. TRUNCATE is applied as DELETE for the same reason.
+changes before it in the group are then committed without the checkpoint that covers them,
+and a crash before the group's own commit would apply them again on resume (twice, on a
+keyless table). Closing that gap needs the apply loop to commit, with its checkpoint, at the
+transaction boundary before a DDL. The ALTER only runs when the column really has to be
+added or dropped (checked first), so a replayed DDL does nothing and commits nothing.
+TRUNCATE is applied as DELETE, inside the transaction, for the same reason.
 """
 
 from __future__ import annotations

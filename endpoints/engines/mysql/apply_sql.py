@@ -147,7 +147,9 @@ def create_staging(schema: str, name: str, meta: TableMeta) -> str:
     staged as NULL and never read). InnoDB, so its rows follow our transaction and savepoints."""
     columns = [f"{quote('n')} BIGINT NOT NULL", f"{quote('w')} INT NOT NULL"]
     columns += [f"{quote(f'c{i}')} {c.staging_type}" for i, c in enumerate(meta.columns)]
-    return literal_text(f"CREATE TEMPORARY TABLE {qualified(schema, name)} ({', '.join(columns)}) ENGINE=InnoDB")
+    # A primary key on `n` (unique in a chunk) satisfies servers with sql_require_primary_key=ON.
+    return literal_text(f"CREATE TEMPORARY TABLE {qualified(schema, name)} ({', '.join(columns)}, "
+                        f"PRIMARY KEY ({quote('n')})) ENGINE=InnoDB")
 
 
 def staging_head(schema: str, name: str) -> str:
