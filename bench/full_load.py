@@ -39,7 +39,7 @@ CREATE TABLE {table} (id bigint PRIMARY KEY, customer_id int, status varchar(20)
 INSERT INTO {table}
 SELECT g, (g * 7919) % 100000, (ARRAY['new','paid','shipped','cancelled'])[1 + g % 4],
        ((g * 31) % 100000) / 100.0,
-       'order note ' || g || ' ' || repeat(chr(97 + g % 26), 60),
+       'order note ' || g || ' ' || repeat(chr((97 + g % 26)::int), 60),
        timestamp '2024-01-01' + (g || ' seconds')::interval,
        json_build_object('sku', 'SKU-' || (g % 5000), 'qty', g % 9 + 1),
        g % 3 = 0
