@@ -1,4 +1,4 @@
-"""Replication instance pages, and the placeholder for the task pages (issue 6 brings them)."""
+"""Replication instance pages (the task pages are tasks.task_pages and the wizard's modules)."""
 
 from __future__ import annotations
 
@@ -76,8 +76,3 @@ def instance_delete(request: HttpRequest, identifier: str) -> HttpResponse:
     messages.success(request, f"Replication instance {identifier} deleted.")
     return redirect("instance-list")
 
-
-@require_GET
-@viewer_required
-def task_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "tasks/placeholder.html", {})

@@ -29,7 +29,7 @@ def task_with_log():
 
 
 def test_it_shows_the_task_with_its_log_to_a_viewer(task_with_log):
-    page = personas.client_for("viewer").get(reverse("task-detail", args=["shop-task"]))
+    page = personas.client_for("viewer").get(reverse("task-detail", args=["shop-task"]), {"tab": "logs"})
     html = page.content.decode()
     assert page.status_code == 200
     assert f'id="task-{task_with_log.pk}-log"' in html
