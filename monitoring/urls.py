@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("metrics", views.metrics, name="metrics"),
+    path("tasks/<str:identifier>/monitoring/", views.task_monitoring, name="task-monitoring"),
+]
