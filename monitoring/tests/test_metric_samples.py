@@ -90,3 +90,20 @@ def test_it_records_instance_samples_per_worker_and_reads_each_workers_latest():
     samples.record_instance_sample(instance.pk, "w2@host", {"CPUUtilization": 30.0})
     assert samples.latest_instance_values(instance.pk, timedelta(minutes=1)) == {
         "w1@host": {"CPUUtilization": 20.0}, "w2@host": {"CPUUtilization": 30.0}}
+
+
+def test_it_samples_a_workers_machine_and_the_tasks_it_runs():
+    from monitoring.instance_metrics import record_worker_metrics
+    from tasks.tests.task_helpers import make_task as task_on
+
+    instance = make_instance("ri-machine")
+    task_on(identifier="mine", instance=instance, status="running", lease_owner="w1@host|123|abc")
+    task_on(identifier="other", instance=instance, status="running", lease_owner="w2@host|9|x")
+    task_on(identifier="idle", instance=instance, status="stopped")
+
+    assert record_worker_metrics("w1@host", ["ri-machine", "ri-missing"]) == 1
+
+    (values,) = MetricSample.objects.filter(instance=instance, worker="w1@host").values_list("values", flat=True)
+    assert set(values) == {"CPUUtilization", "MemoryUsage", "AvailableMemory", "FreeStorageSpace", "TasksRunning"}
+    assert values["TasksRunning"] == 1.0
+    assert 0.0 <= values["MemoryUsage"] <= 100.0 and values["FreeStorageSpace"] > 0
