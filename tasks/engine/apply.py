@@ -33,6 +33,7 @@ from endpoints.engines.errors import EngineError
 from endpoints.engines.plan import TablePlan
 
 from .apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully
+from .capture import Solo
 from .netting import net
 from .reporting import Component, Reporter, Severity, TableKey, TableState
 from .routing import Route, RouteStatus
@@ -243,7 +244,11 @@ class ApplyLoop:
         last: Transaction | None = None
         while True:
             waiting = main and (last is None or not last.complete or self._window_open(opened, main))
+            before = (spool.mark(), spool.records_read)
             record = spool.read(timeout=0.2 if waiting else 0)
+            if isinstance(record, Solo) and last is not None and last.complete:
+                spool.rewind(*before)  # a DDL starts its own group: commit what came before it first
+                break
             if record is None:
                 if last is None or (last.complete and not self._window_open(opened, main)):
                     break  # nothing more ready: commit what we have now (latency before batching)

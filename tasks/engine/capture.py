@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from endpoints.engines.base import ChangeStream, Transaction
+from endpoints.engines.base import ChangeStream, Op, Transaction
 
 from .spool import Marker, Spool
 
@@ -21,6 +21,15 @@ MARKER_INTERVAL = 5.0  # seconds between position markers on an idle stream
 # a write, a lock) then do not grow with the number of tiny source transactions.
 BATCH_CHANGES = 5000
 BATCH_TRANSACTIONS = 2000
+
+
+class Solo(list):
+    """A spool record that must start its own target transaction: it holds a source DDL. (A MySQL
+    target commits implicitly at ALTER TABLE, so nothing else may be pending in the group then.)"""
+
+
+def _has_ddl(txn: Transaction) -> bool:
+    return any(change.op is Op.DDL for change in txn.changes)
 
 
 class CapturePump(threading.Thread):
@@ -34,12 +43,13 @@ class CapturePump(threading.Thread):
         self.last_commit_time: datetime | None = None
         self.caught_up = False  # the last read found nothing waiting at the source
         self._last_marker: str | None = None
+        self._held: Transaction | None = None  # read ahead by _batch, goes first in the next record
         self._last_marker_at = 0.0
 
     def run(self) -> None:
         try:
             while not self.stop.is_set():
-                txn = self.stream.read(timeout=0.5)
+                txn, self._held = self._held or self.stream.read(timeout=0.5), None
                 if txn is None:
                     self.caught_up = True
                     self._mark_idle_position()
@@ -54,11 +64,17 @@ class CapturePump(threading.Thread):
 
     def _batch(self, first: Transaction) -> list[Transaction]:
         """`first` and whatever else the stream has ready now, up to a bound; a batch ends at the first
-        incomplete piece (the rest of that transaction follows in the next records)."""
+        incomplete piece (the rest of that transaction follows in the next records). A transaction with
+        a DDL travels alone, as a Solo record."""
+        if _has_ddl(first):
+            return Solo([first])
         batch, changes = [first], len(first.changes)
         while batch[-1].complete and changes < BATCH_CHANGES and len(batch) < BATCH_TRANSACTIONS:
             txn = self.stream.read(timeout=0)
             if txn is None:
+                break
+            if _has_ddl(txn):
+                self._held = txn  # starts the next record
                 break
             batch.append(txn)
             changes += len(txn.changes)

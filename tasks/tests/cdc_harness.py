@@ -56,6 +56,8 @@ def spec_for(source: str, target: str, tmp_path: Path, *, task_id: str = "t1", s
     settings = dict(settings or {})
     if ConnectionInfo.from_url(target).engine in ("mysql", "mariadb"):
         settings.setdefault("TargetMetadata", {})["TargetSchema"] = target_schema(source, target)
+        # control tables in the test's own database too: awsdms_control is shared by the whole server
+        settings.setdefault("ControlTablesSettings", {})["ControlSchema"] = target_schema(source, target)
     return TaskSpec(task_id=task_id, source=ConnectionInfo.from_url(source), target=ConnectionInfo.from_url(target),
                     migration_type=migration_type, table_mappings=mappings_for(source),
                     task_settings=settings, spool_dir=tmp_path / "spool", executor="thread", metrics_interval=1.0)

@@ -92,3 +92,42 @@ def _quietly(body) -> None:
         body()
     except Exception:  # StopRequested once the test stops it
         pass
+
+
+def test_it_commits_what_came_before_a_ddl_before_running_it(tables, tmp_path, monkeypatch):  # noqa: F811
+    """A MySQL target commits implicitly at ALTER TABLE: the group before a DDL must be committed, with
+    its checkpoint, before the DDL runs, or a crash would apply those changes twice."""
+    from endpoints.engines.postgres.applier import PostgresApplier
+    from tasks.engine.capture import Solo
+
+    from .test_apply_loop_pg import saved_checkpoint
+
+    t = tables
+    routes = t.routes()
+    old = routes[TableKey("app", "accounts")].plan.source
+    widened = replace(old, columns=old.columns + (SourceColumn("email", "text", DmsType(T.NCLOB)),))
+    rel1 = Relation("app", "accounts", ("id", "name", "balance"), ("id",))
+    rel2 = Relation("app", "accounts", ("id", "name", "balance", "email"), ("id",))
+    seen_at_ddl: list = []
+    original = PostgresApplier.execute_ddl
+
+    def spying(self, plan, action, column=None):
+        seen_at_ddl.append(saved_checkpoint(t.url)[0].position)
+        return original(self, plan, action, column)
+
+    monkeypatch.setattr(PostgresApplier, "execute_ddl", spying)
+    spool = Spool(tmp_path / "s", 10**9)
+    spool.append([txn(1, RowChange(Op.INSERT, rel1, after=(1, "ann", 10))),
+                  txn(2, RowChange(Op.INSERT, rel1, after=(2, "bob", 20)))])
+    spool.append(Solo([txn(3, RowChange(Op.DDL, rel2, ddl="ALTER TABLE accounts ADD email text", table=widened))]))
+    spool.append([txn(4, RowChange(Op.INSERT, rel2, after=(3, "cy", 30, "cy@example.com")))])
+    acks: list[str] = []
+    engine = engine_for(t.url)
+    loop = ApplyLoop(target=ConnectionInfo.from_url(t.url), control_schema="", task_id=TASK, routes=routes,
+                     checkpoint=Checkpoint("cdc", start=lsn(0)), options=ApplyOptions(), reporter=RecordingReporter(),
+                     position_key=lsn_key, spool=spool, cache_dir=tmp_path / "c", cache_limit=10**9,
+                     acknowledge=acks.append, capture_error=lambda: None, stop=threading.Event(),
+                     replan=lambda table: identity_plan(table, engine, source_engine="postgres"))
+    run(loop, spool, lsn(4), acks)
+    assert seen_at_ddl == [lsn(2)]
+    assert contents(t.url, "accounts") == [(1, "ann", 10, None), (2, "bob", 20, None), (3, "cy", 30, "cy@example.com")]
