@@ -73,8 +73,9 @@ def table_key(plan: TablePlan) -> TableKey:
     return TableKey(plan.source_schema, plan.source_table)
 
 
-def unit_key(key: TableKey) -> str:
-    return f"{key.schema}{_SEP}{key.table}"
+def unit_key(key: TableKey, unit: LoadUnit) -> str:
+    segment = "-" if unit.segment is None else str(unit.segment.index)
+    return f"{key.schema}{_SEP}{key.table}{_SEP}{segment}"
 
 
 class FullLoad:
@@ -93,6 +94,8 @@ class FullLoad:
         self.on_table_loaded = on_table_loaded
         self.stop = stop or threading.Event()
         self.summary = FullLoadSummary()
+        self._unit_rows: dict[str, int] = {}  # rows reported so far per running unit
+        self._finished_units: set[str] = set()
         self.meter = FullLoadMeter(reporter, options.metrics_interval)
 
     def run(self) -> FullLoadSummary:
@@ -154,14 +157,17 @@ class FullLoad:
             self.reporter.log(Component.SOURCE_UNLOAD, Severity.INFO,
                               f"Unloading table {key} into {table.plan.target_schema}.{table.plan.target_table}"
                               f" ({table.units} unit{'s' if table.units > 1 else ''})")
-        running[self.executor.submit(unit_key(key), unit, self.snapshot)] = (key, unit)
+        running[self.executor.submit(unit_key(key, unit), unit, self.snapshot)] = (key, unit)
 
     def _drain(self, progress: dict[TableKey, TableProgress]) -> None:
         per_table: dict[TableKey, int] = {}
         for key_text, rows, nbytes in self.executor.drain():
-            schema, _, table = key_text.partition(_SEP)
+            if key_text in self._finished_units:
+                continue  # late news of a unit whose final count is already in
+            schema, table, _segment = key_text.split(_SEP)
             key = TableKey(schema, table)
             per_table[key] = per_table.get(key, 0) + rows
+            self._unit_rows[key_text] = self._unit_rows.get(key_text, 0) + rows
             self.meter.add(rows, nbytes)
         for key, rows in per_table.items():
             progress[key].rows += rows
@@ -177,6 +183,13 @@ class FullLoad:
                 self._fail(key, f"Loading {unit.label} failed: {exc}")
                 table.failed = str(exc)
             return
+        # Progress messages may still be on their way: the unit's own count is the truth.
+        unit_text = unit_key(key, unit)
+        remainder = outcome.rows - self._unit_rows.pop(unit_text, 0)
+        self._finished_units.add(unit_text)
+        if remainder:
+            table.rows += remainder
+            self.reporter.table_counts(key, TableCounts(full_load_rows=remainder))
         for note, count in outcome.notes.items():
             table.notes[note] = table.notes.get(note, 0) + count
         table.positions.append(outcome.snapshot_position)

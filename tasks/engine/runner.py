@@ -97,6 +97,7 @@ class TaskRunner:
         self.target: Engine = get_engine(spec.target.engine)(spec.target)
         self.stop_position: StopPosition | None = parse_stop_position(spec.cdc_stop_position)
         self.loop: ApplyLoop | None = None
+        self._units_hint = 0  # load units of the full load about to start (sizes the local pool)
         self.pump: CapturePump | None = None
 
     # -- planning ------------------------------------------------------------------------------
@@ -146,8 +147,16 @@ class TaskRunner:
 
     def _executor(self) -> LocalExecutor:
         options = self._full_load_options()
-        return LocalExecutor(self.spec.source, self.spec.target, workers=options.max_subtasks,
-                             commit_rate=options.commit_rate, kind=self.spec.executor)
+        units = self._units_hint
+        # One unit gains nothing from another process and pays for starting it (a second or so of CPU).
+        kind = "thread" if units == 1 else self.spec.executor
+        return LocalExecutor(self.spec.source, self.spec.target, workers=max(1, min(options.max_subtasks, units or 99)),
+                             commit_rate=options.commit_rate, kind=kind)
+
+    def _full_load(self, plans: list[TablePlan], **kwargs: Any) -> FullLoad:
+        self._units_hint = sum(max(1, len(p.segments)) for p in plans)
+        return FullLoad(self.spec.source, self.spec.target, plans, self._full_load_options(), self.reporter,
+                        self._executor(), stop=self.stop, **kwargs)
 
     # -- full-load tasks -----------------------------------------------------------------------
     def _full_load_only(self, plan: Plan, mode: StartMode) -> RunResult:
@@ -172,8 +181,7 @@ class TaskRunner:
                     _save(applier, self.spec.task_id, Checkpoint("full-load", start=""),
                           {key: TableSyncState(state="loaded")})
 
-            summary = FullLoad(self.spec.source, self.spec.target, plans, self._full_load_options(), self.reporter,
-                               self._executor(), on_table_loaded=loaded, stop=self.stop).run()
+            summary = self._full_load(plans, on_table_loaded=loaded).run()
         except TaskStopped:
             return RunResult("Stop Reason NORMAL")
         finally:
@@ -291,8 +299,7 @@ class TaskRunner:
         for table_plan in plans:
             self.loop.routes[table_key(table_plan)].status = RouteStatus.LOADING
         try:
-            summary = FullLoad(self.spec.source, self.spec.target, plans, self._full_load_options(), self.reporter,
-                               self._executor(), snapshot=snapshot, on_table_loaded=loaded, stop=self.stop).run()
+            summary = self._full_load(plans, snapshot=snapshot, on_table_loaded=loaded).run()
         except TaskStopped:
             return "Stop Reason NORMAL"
         for key in summary.failed:
@@ -339,8 +346,7 @@ class TaskRunner:
                     position, exact = _loaded_position(cap.snapshot, cap.snapshot_position, positions, self.source)
                     self.loop.table_loaded(table_key(table_plan), position, exact)
 
-                FullLoad(self.spec.source, self.spec.target, plans, self._full_load_options(), self.reporter,
-                         self._executor(), snapshot=cap.snapshot, on_table_loaded=loaded, stop=self.stop).run()
+                self._full_load(plans, snapshot=cap.snapshot, on_table_loaded=loaded).run()
         except (EngineError, TaskStopped) as exc:
             for key in keys:
                 self.reporter.table_state(key, TableState.ERROR, message=f"Reload failed: {exc}")
