@@ -19,8 +19,20 @@ Modules, one job each:
     loadfile     Python rows as LOAD DATA text
     infile       LOAD DATA LOCAL that only sends the loader's own file
     writer       full-load writes (LOAD DATA LOCAL, else multi-row INSERT)
-    control      DMS control tables and the awsdms_txn_state checkpoint table
-Binlog CDC modules are to come.
+    control      DMS control tables, the awsdms_txn_state checkpoint table, awsdms_table_state
+  change data capture (source):
+    positions    binlog positions ("file:pos"), ordering, SHOW MASTER STATUS
+    binlog       the binlog event stream (mysql-replication) and its errors
+    assembler    events -> transactions, pieces and DDL
+    statements   Query events: transaction control, DDL, statement-logged rows
+    shapes       each row's columns from its table map
+    binlog_values  binlog values -> canonical values
+    capture      the ChangeStream (reader thread, bounded queue)
+    capture_start  readiness checks and begin_capture
+    timemap      CdcStartTime -> a binlog position
+  apply (target):
+    applier      the Applier: transactional apply on one connection
+    apply_sql, apply_sets, apply_load, apply_meta, apply_errors, apply_state  its statements and helpers
 """
 
 from .engine import MySQLEngine
