@@ -217,7 +217,7 @@ def start_task(task: ReplicationTask, start_type: str, actor: Any = None, *,
     fields: dict[str, Any] = dict(
         status=Status.STARTING, dispatch_id=dispatch_id, last_start_type=start_type, start_date=now, stop_date=None,
         stop_reason="", last_failure_message="", recoverable_attempts=0, handoff_requested=False,
-        reload_requested="")
+        reload_requested="", fresh_started=start_type == StartType.RESUME)
     fresh = start_type != StartType.RESUME
     if fresh:
         fields.update(fresh_start_date=now, full_load_start_date=None, full_load_finish_date=None,
@@ -250,9 +250,13 @@ def _set_cdc_points(task: ReplicationTask, points: dict[str, Any]) -> None:
 def dispatch(task: ReplicationTask, dispatch_id: str, mode: str, *, previous_owner: str = "", reason: str = "",
              countdown: float | None = None) -> None:
     """Send the runner job to the task's instance queue once the current transaction commits."""
+    from datetime import timedelta
+
     from .jobs import run_replication_task
 
     queue = task.instance.queue
+    ReplicationTask.objects.filter(pk=task.pk, dispatch_id=dispatch_id).update(
+        dispatched_at=timezone.now() + timedelta(seconds=countdown or 0))
     transaction.on_commit(lambda: run_replication_task.apply_async(
         args=[task.pk, dispatch_id, mode], kwargs={"previous_owner": previous_owner, "reason": reason},
         queue=queue, countdown=countdown))

@@ -85,10 +85,13 @@ class Heartbeat(bootsteps.StartStopStep):
         warned: set[str] = set()
         from django.db import close_old_connections
 
+        from .forkguard import no_fork
+
         while not self._stop.is_set():
             try:
-                close_old_connections()
-                missing = beat(self._hostname, pid, self._identifiers, started=first)
+                with no_fork():  # the prefork pool must not fork mid-transaction (see tasks/forkguard.py)
+                    close_old_connections()
+                    missing = beat(self._hostname, pid, self._identifiers, started=first)
                 first = False
                 for identifier in set(missing) - warned:
                     log.warning("heartbeat: no replication instance %r exists: create it in the console "
@@ -98,11 +101,13 @@ class Heartbeat(bootsteps.StartStopStep):
                 log.exception("heartbeat: could not write the heartbeat")
                 from django.db import connection
 
-                connection.close()
+                with no_fork():
+                    connection.close()
             self._stop.wait(interval)
         try:
-            close_old_connections()
-            stopped(self._hostname, self._identifiers)
+            with no_fork():
+                close_old_connections()
+                stopped(self._hostname, self._identifiers)
         except Exception:
             log.exception("heartbeat: could not mark the worker stopped")
 

@@ -28,10 +28,13 @@ def run_replication_task(self, task_pk: int, dispatch_id: str, mode: str, previo
                          reason: str = "") -> None:
     """A task's runner, on its instance's queue, for as long as the task runs. Safe to deliver twice: it
     works only under the task's lease, for the current dispatch (tasks/lease.py)."""
-    from .running import run_task
+    from .running import ClaimFailed, run_task
 
-    run_task(task_pk, dispatch_id, mode, worker=self.request.hostname or "", previous_owner=previous_owner,
-             reason=reason)
+    try:
+        run_task(task_pk, dispatch_id, mode, worker=self.request.hostname or "", previous_owner=previous_owner,
+                 reason=reason)
+    except ClaimFailed as exc:
+        raise self.retry(exc=exc, countdown=2, max_retries=30) from exc
 
 
 @shared_task(name="dms.tasks.load_segment", bind=True, ignore_result=True, time_limit=None, soft_time_limit=None)

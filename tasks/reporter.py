@@ -98,6 +98,7 @@ class ModelReporter:
         self.flush_interval = flush_interval
         self.progressed = False  # a table completed or a checkpoint advanced during this run
         self.saw_table_state = False
+        self._begun = False
         self._lock = threading.Lock()
         self._events: list[tuple] = []
         self._counts: dict[TableKey, TableCounts] = {}
@@ -237,6 +238,9 @@ class ModelReporter:
             task_fields["latest_metrics"] = {**(current or {}), **metrics}
         if states_changed or any(c.full_load_rows for c in counts.values()):
             task_fields.update(table_summary(self.task_pk))
+        if not self._begun and (states_changed or any(line.component == "SOURCE_CAPTURE" for line in lines)):
+            task_fields["fresh_started"] = True  # the engine has reset the target's state: takeovers resume
+            self._begun = True
         if task_fields:
             ReplicationTask.objects.filter(pk=self.task_pk).update(**task_fields)
         publish(self.task_pk, tables=bool(states_changed or counts), log=bool(lines), metrics=bool(metrics),

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from monitoring.models import TableStatistics
@@ -48,7 +48,11 @@ def run_task(task_pk: int, dispatch_id: str, mode: str, *, worker: str, previous
     """Run the task if this message may (see tasks.lease). Returns what happened, for logs and tests."""
     run = TaskRun(task_pk, dispatch_id, StartMode(mode), worker=worker, previous_owner=previous_owner,
                   reason=reason)
-    if not lease.claim(task_pk, dispatch_id, run.owner):
+    try:
+        claimed = lease.claim(task_pk, dispatch_id, run.owner)
+    except DatabaseError as exc:  # the console database is busy or away: the job tries again
+        raise ClaimFailed(f"could not claim task {task_pk}: {exc}") from exc
+    if not claimed:
         log.info("task %s: message %s not run (stale dispatch, or the lease is held)", task_pk, dispatch_id)
         return "skipped"
     try:
@@ -57,6 +61,10 @@ def run_task(task_pk: int, dispatch_id: str, mode: str, *, worker: str, previous
         log.exception("task %s: runner failed", task_pk)
         run.fail(f"Unexpected error in the runner: {type(exc).__name__}: {exc}")
         return "failed"
+
+
+class ClaimFailed(Exception):
+    """The lease could not be claimed because the database failed (not because someone holds it)."""
 
 
 class ConsoleRunner(TaskRunner):
@@ -202,7 +210,7 @@ class TaskRun:
             message = (f"Worker {self.worker} is shutting down: the task stopped at a transaction boundary and is "
                        f"handed over to another worker of instance {task.instance}")
         write_log(task, Component.TASK_MANAGER, Severity.WARNING if lost_unit else Severity.INFO, message)
-        dispatch(task, dispatch_id, StartMode.RESUME.value, previous_owner=self.owner, reason=kind)
+        dispatch(task, dispatch_id, _takeover_mode(task), previous_owner=self.owner, reason=kind)
         return kind
 
     def _retry(self, task: ReplicationTask, result: RunResult, attempt: int, delay: float) -> str:
@@ -213,8 +221,7 @@ class TaskRun:
             return "lost"
         write_log(task, Component.TASK_MANAGER, Severity.WARNING,
                   f"Recoverable error: {result.error}. The task resumes in {delay:g} s (attempt {attempt})")
-        dispatch(task, dispatch_id, StartMode.RESUME.value, previous_owner=self.owner, reason="retry",
-                 countdown=delay)
+        dispatch(task, dispatch_id, _takeover_mode(task), previous_owner=self.owner, reason="retry", countdown=delay)
         return "retry"
 
     def fail(self, message: str) -> None:
@@ -341,6 +348,11 @@ def retry_delay(errors: Any, attempt: int) -> float | None:
             return None
         delay = limit
     return delay
+
+
+def _takeover_mode(task: ReplicationTask) -> str:
+    current = ReplicationTask.objects.filter(pk=task.pk).only("fresh_started", "last_start_type").first()
+    return current.takeover_mode if current is not None else StartMode.RESUME.value
 
 
 def _remote_units_wanted(task: ReplicationTask) -> bool:

@@ -32,15 +32,18 @@ def request_handoffs(worker: str) -> int:
     """Ask every runner of `worker` (its Celery node name) to hand its task over."""
     from django.db import close_old_connections, connection
 
+    from .forkguard import no_fork
     from .models import ReplicationTask
 
-    close_old_connections()
-    try:
-        count = ReplicationTask.objects.filter(lease_owner__startswith=f"{worker}|").update(handoff_requested=True)
-        log.info("worker %s shutting down: %d task(s) asked to hand over", worker, count)
-        return count
-    except Exception:
-        log.exception("worker %s shutting down: could not ask its runners to hand over", worker)
-        return 0
-    finally:
-        connection.close()
+    with no_fork():
+        close_old_connections()
+        try:
+            count = ReplicationTask.objects.filter(lease_owner__startswith=f"{worker}|").update(
+                handoff_requested=True)
+            log.info("worker %s shutting down: %d task(s) asked to hand over", worker, count)
+            return count
+        except Exception:
+            log.exception("worker %s shutting down: could not ask its runners to hand over", worker)
+            return 0
+        finally:
+            connection.close()

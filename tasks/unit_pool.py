@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import queue
 import signal
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 from endpoints.engines.conninfo import ConnectionInfo
@@ -45,17 +45,34 @@ def _child_run(source: ConnectionInfo, target: ConnectionInfo, key: str, unit: L
     return load_unit(source, target, unit, commit_rate=commit_rate, snapshot=snapshot, progress=progress)
 
 
+def _thread_run(progress_queue: Any, source: ConnectionInfo, target: ConnectionInfo, key: str, unit: LoadUnit,
+                commit_rate: int, snapshot: str | None) -> UnitOutcome:
+    def progress(rows: int, nbytes: int) -> None:
+        progress_queue.put((key, rows, nbytes))
+
+    return load_unit(source, target, unit, commit_rate=commit_rate, snapshot=snapshot, progress=progress)
+
+
 class LocalUnits:
-    """UnitExecutor over spawned processes that die with their parent."""
+    """UnitExecutor over spawned processes that die with their parent. Inside a daemonic process
+    (a Celery prefork pool child may not have children of its own) it uses threads instead."""
 
     def __init__(self, source: ConnectionInfo, target: ConnectionInfo, *, workers: int, commit_rate: int):
         self.source, self.target, self.commit_rate = source, target, commit_rate
+        self.threads = bool(multiprocessing.current_process().daemon)
+        if self.threads:
+            self._queue: Any = queue.Queue()
+            self._pool: Executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="load")
+            return
         context = multiprocessing.get_context("spawn")
-        self._queue: Any = context.Queue()
+        self._queue = context.Queue()
         self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
                                          initializer=_init_child, initargs=(self._queue, os.getpid()))
 
     def submit(self, key: str, unit: LoadUnit, snapshot: str | None) -> Future[UnitOutcome]:
+        if self.threads:
+            return self._pool.submit(_thread_run, self._queue, self.source, self.target, key, unit, self.commit_rate,
+                                     snapshot)
         return self._pool.submit(_child_run, self.source, self.target, key, unit, self.commit_rate, snapshot)
 
     def drain(self) -> list[ProgressEvent]:

@@ -112,6 +112,10 @@ class ReplicationTask(models.Model):
     handoff_requested = models.BooleanField(default=False)  # the lease holder's worker is shutting down
     reload_requested = models.TextField(blank=True)  # JSON [[schema, table], ...] waiting for the runner
     recoverable_attempts = models.PositiveIntegerField(default=0)
+    dispatched_at = models.DateTimeField(null=True, blank=True)  # when the current run message was sent (or is due)
+    # False from a Start or Restart until its runner has begun (reset the target's state): a runner lost before
+    # that must repeat the start, not resume from the previous run's checkpoint.
+    fresh_started = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["identifier"]
@@ -147,6 +151,14 @@ class ReplicationTask(models.Model):
         if self.status not in ACTIVE_STATUSES and self.stop_date is not None and self.stop_date >= self.start_date:
             end = self.stop_date
         return int((end - self.start_date).total_seconds() * 1000)
+
+    @property
+    def takeover_mode(self) -> str:
+        """How a runner taking this task over starts: resume-processing, unless the Start or Restart it
+        continues had not begun yet."""
+        if self.fresh_started or not self.last_start_type:
+            return StartType.RESUME.value
+        return self.last_start_type
 
     def pending_reloads(self) -> list[tuple[str, str]]:
         if not self.reload_requested:

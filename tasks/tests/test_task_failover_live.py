@@ -105,12 +105,13 @@ def test_it_fails_over_to_the_other_worker_during_the_full_load_and_during_cdc(
              cluster.log(third) + cluster.log(survivor_again), timeout=40)
 
 
-@pytest.mark.parametrize("source_engine", CDC_SOURCES)
-def test_it_hands_the_task_over_when_its_worker_gets_sigterm(source_engine, cluster, pg_database, mysql_database,
-                                                             tmp_path):
+@pytest.mark.parametrize(("source_engine", "pool"), [*[(s, "solo") for s in CDC_SOURCES], ("postgres", "prefork")])
+def test_it_hands_the_task_over_when_its_worker_gets_sigterm(source_engine, pool, cluster, pg_database,
+                                                             mysql_database, tmp_path):
+    """solo: the runner sees the shutdown in its own process; prefork: through the database."""
     source, workload = cdc_source(source_engine, pg_database, mysql_database, seed=17)
     target = pg_database()
-    first = cluster.start_worker("a")
+    first = cluster.start_worker("a", pool=pool, concurrency=2 if pool == "prefork" else None)
     arn = create_task(cluster, source, target, tmp_path, "handover", {})
     wait_for("every table completed", lambda: replicating(cluster, arn, 4), timeout=120)
     second = cluster.start_worker("b")

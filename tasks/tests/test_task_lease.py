@@ -107,3 +107,39 @@ def _errors(count=-1, interval=5, throttling=True, throttling_max=1800, stop_aft
 ])
 def test_it_backs_off_recoverable_errors_as_error_behavior_says(errors, delays):
     assert [retry_delay(errors, attempt) for attempt in range(1, len(delays) + 1)] == delays
+
+
+def test_it_repeats_a_restart_whose_runner_died_before_it_began(sent, django_capture_on_commit_callbacks):
+    expired = timezone.now() - timedelta(seconds=1)
+    task = make_task(status="running", has_run=True, lease_owner="w@h|1|a", lease_expires=expired,
+                     last_start_type="reload-target", fresh_started=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep.sweep()
+    assert sent[0]["args"][2] == "reload-target"
+    ReplicationTask.objects.filter(pk=task.pk).update(lease_owner="w2@h|2|b", lease_expires=expired,
+                                                      fresh_started=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep.sweep()
+    assert sent[1]["args"][2] == "resume-processing"
+
+
+@pytest.mark.live
+def test_it_dispatches_again_a_runner_message_that_was_lost(sent, django_capture_on_commit_callbacks):
+    from tasks.models import Worker
+
+    long_ago = timezone.now() - timedelta(seconds=sweep.orphan_seconds() + 5)
+    task = make_task(status="starting", has_run=True, dispatch_id="lost", dispatched_at=long_ago,
+                     last_start_type="start-replication", fresh_started=False)
+    waiting = make_task(status="starting", has_run=True, dispatch_id="new", dispatched_at=timezone.now(),
+                        instance=task.instance)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep.recover_orphans() == 0  # no worker online: nobody could run it anyway
+    Worker.objects.create(instance=task.instance, hostname="w@h", pid=1, started_at=timezone.now(),
+                          last_seen=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep.recover_orphans() == 1
+    task.refresh_from_db()
+    assert task.dispatch_id != "lost"
+    assert sent[0]["args"] == [task.pk, task.dispatch_id, "start-replication"]
+    assert ReplicationTask.objects.get(pk=waiting.pk).dispatch_id == "new"
+    assert TaskLog.objects.filter(task=task, message__startswith="No worker of instance").exists()

@@ -170,3 +170,14 @@ def test_it_keeps_queued_data_when_a_write_fails(monkeypatch):
     reporter.flush()
     assert TableStatistics.objects.get(task=task).inserts == 5
     assert ReplicationTask.objects.get(pk=task.pk).status == "running"
+
+
+def test_it_marks_a_fresh_start_begun_at_the_engines_first_table_state():
+    task = make_task(status="running", has_run=True, fresh_started=False, last_start_type="reload-target")
+    reporter = ModelReporter(task.pk)
+    reporter.log(Component.TRANSFORMATION, Severity.WARNING, "a plan warning, before the target is touched")
+    reporter.flush()
+    assert ReplicationTask.objects.get(pk=task.pk).takeover_mode == "reload-target"
+    reporter.table_state(ORDERS, TableState.BEFORE_LOAD)
+    reporter.flush()
+    assert ReplicationTask.objects.get(pk=task.pk).takeover_mode == "resume-processing"
