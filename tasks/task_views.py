@@ -1,5 +1,5 @@
-"""A replication task's page (a simple one: the task pages of the console issue build on it), its Logs
-tab, and the task actions as POST endpoints. Roles are enforced here and again in tasks.actions."""
+"""A replication task's Logs tab (tasks/_task_log.html, included by the task page in tasks.task_pages) and
+the task actions as POST endpoints. Roles are enforced here and again in tasks.actions."""
 
 from __future__ import annotations
 
@@ -54,20 +54,13 @@ def log_context(request: HttpRequest, task: ReplicationTask) -> dict:
 
 @require_GET
 @viewer_required
-def task_detail(request: HttpRequest, identifier: str) -> HttpResponse:
-    task = _get_task(identifier)
-    context = {**log_context(request, task), "tables": task.table_statistics.all(),
-               "start_types": StartType.choices, "refusals": {a: actions.refusal(a, task) for a in actions.RULES}}
-    return render(request, "tasks/detail.html", context)
-
-
-@require_GET
-@viewer_required
 def task_log(request: HttpRequest, identifier: str) -> HttpResponse:
     task = _get_task(identifier)
     if request.htmx:
         return render(request, "tasks/_task_log.html", log_context(request, task))
-    return redirect(f"{task_detail_url(task)}?{request.GET.urlencode()}#logs")
+    query = request.GET.copy()
+    query["tab"] = "logs"
+    return redirect(f"{task_detail_url(task)}?{query.urlencode()}#logs")
 
 
 def task_detail_url(task: ReplicationTask) -> str:
