@@ -18,7 +18,7 @@ AUDIT_PAGE_SIZE = 50
 @viewer_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     from endpoints.models import Connection, Endpoint
-    from tasks.models import ReplicationInstance
+    from tasks.models import ReplicationInstance, ReplicationTask
 
     instances = list(ReplicationInstance.objects.all())
     context = {
@@ -28,6 +28,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "target_count": Endpoint.objects.filter(endpoint_type=Endpoint.TARGET).count(),
         "tested_count": Connection.objects.filter(status=Connection.SUCCESSFUL)
                                           .values("endpoint").distinct().count(),
+        "task_count": ReplicationTask.objects.count(),
+        "tasks_running": ReplicationTask.objects.filter(status="running").count(),
     }
     return render(request, "dashboard.html", context)
 

@@ -54,6 +54,8 @@ def _endpoint_choices(endpoint_type: str, placeholder: str) -> list[tuple[str, s
     return [("", placeholder)] + [(e.identifier, f"{e.identifier} ({e.get_engine_display()})") for e in endpoints]
 
 
+# datetime-local inputs send the first two; hidden inputs (a field its section hides) the last ones.
+DATETIME_INPUTS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%z"]
 RESERVED_IDENTIFIERS = ("create",)  # /tasks/create/ is the wizard, not a task's page
 
 CDC_START_MODES = [
@@ -88,7 +90,7 @@ class ConfigurationForm(LiveForm):
         help_text="MySQL: binlog file:position (mysql-bin.000024:373); PostgreSQL: an LSN (4AF/B00000D0) of an "
                   "existing slot; SQL Server: an LSN; or a checkpoint:V1#... from another task.")
     cdc_start_time = forms.DateTimeField(
-        label="Start time (UTC)", required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        label="Start time (UTC)", required=False, input_formats=DATETIME_INPUTS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         help_text="Changes committed from this time on. Not available for PostgreSQL sources.")
 

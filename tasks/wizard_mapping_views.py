@@ -31,7 +31,7 @@ from .wizard_mappings import (
     rules_of,
 )
 from .wizard_preview import Preview, build_preview
-from .wizard_views import _draft, _leave, _render_step, _stay, step_context, step_url
+from .wizard_views import get_draft, leave_step, render_step, stay_on_step, step_context, step_url
 
 EDITOR_ID = "mapping-editor"
 
@@ -101,15 +101,15 @@ def mappings_step(request: HttpRequest, draft: Draft) -> HttpResponse:
         draft.mappings = _posted_text(request, draft)
         preview = _preview(draft)
         if not preview.errors:
-            return _leave(request, draft, "mappings")
-        _stay(request, draft, "mappings")
-    return _render_step(request, draft, "mappings", editor_context(draft, preview))
+            return leave_step(request, draft, "mappings")
+        stay_on_step(request, draft, "mappings")
+    return render_step(request, draft, "mappings", editor_context(draft, preview))
 
 
 @require_POST
 @administrator_required
 def mapping_sync(request: HttpRequest, draft_id: str) -> HttpResponse:
-    draft = _draft(request, draft_id, "mappings")
+    draft = get_draft(request, draft_id, "mappings")
     draft.mappings = _posted_text(request, draft)
     wizard.save(request, draft)
     preview = _preview(draft)
@@ -124,7 +124,7 @@ def mapping_sync(request: HttpRequest, draft_id: str) -> HttpResponse:
 def mapping_switch(request: HttpRequest, draft_id: str) -> HttpResponse:
     """Guided editor <-> JSON editor. The JSON editor is left only for a document the guided editor can
     show (JSON with a rules array); rule problems travel along and show at their fields."""
-    draft = _draft(request, draft_id, "mappings")
+    draft = get_draft(request, draft_id, "mappings")
     wanted = "json" if request.POST.get("editing_mode") == "json" else "guided"
     draft.mappings = _posted_text(request, draft)
     switch_error = ""
@@ -147,7 +147,7 @@ def mapping_switch(request: HttpRequest, draft_id: str) -> HttpResponse:
 @require_GET
 @administrator_required
 def mapping_preview(request: HttpRequest, draft_id: str) -> HttpResponse:
-    draft = _draft(request, draft_id, "mappings")
+    draft = get_draft(request, draft_id, "mappings")
     _ensure_document(request, draft)
     context = step_context(draft, "mappings", **editor_context(draft, _preview(draft)))
     return render(request, "tasks/wizard/mappings.html#preview", context)
@@ -157,7 +157,7 @@ def mapping_preview(request: HttpRequest, draft_id: str) -> HttpResponse:
 @administrator_required
 def mapping_refresh(request: HttpRequest, draft_id: str) -> HttpResponse:
     """DMS's "Refresh schemas": read the source's catalog again."""
-    draft = _draft(request, draft_id, "mappings")
+    draft = get_draft(request, draft_id, "mappings")
     source = draft.source()
     if source is not None:
         source_catalog.refresh(source)

@@ -53,7 +53,7 @@ class Preview:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     catalog_error: str = ""  # the source could not be read: no preview, the documents alone were checked
-    listed: int = 0  # source tables and views the rules could match
+    listed: int = 0  # source tables and views in the schemas the selection rules name
     ready: bool = False  # False: nothing to show yet (no source chosen)
 
     @property
@@ -77,8 +77,9 @@ def build_preview(source_endpoint: Any, target_endpoint: Any, mappings: str, set
         return Preview(warnings=list(parsed.warnings), catalog_error=str(exc), ready=True)
     except EngineError as exc:
         return Preview(warnings=list(parsed.warnings), catalog_error=f"The preview failed: {exc}", ready=True)
+    in_schemas = [t for t in source.read if any(rule.schema.matches(t.schema) for rule in parsed.selections)]
     return Preview(tables=[_table_row(t.to_json(), t) for t in plan.tables], errors=list(plan.errors),
-                   warnings=list(plan.warnings), listed=len(source.read), ready=True)
+                   warnings=list(plan.warnings), listed=len(in_schemas), ready=True)
 
 
 def _table_row(shown: dict[str, Any], table: Any) -> TableRow:

@@ -26,7 +26,7 @@ from tasks.engine.settings_spec import (
 )
 
 from .models import MigrationType
-from .wizard_forms import LiveForm
+from .wizard_forms import DATETIME_INPUTS, LiveForm
 
 PREP_MODES = [("DO_NOTHING", "Do nothing"), ("DROP_AND_CREATE", "Drop tables on target"),
               ("TRUNCATE_BEFORE_LOAD", "Truncate")]
@@ -84,7 +84,7 @@ class CdcStopForm(LiveForm):
     cdc_stop_mode = forms.ChoiceField(label="Custom CDC stop mode for source transactions", choices=CDC_STOP_MODES,
                                       required=False, widget=forms.RadioSelect)
     cdc_stop_time = forms.DateTimeField(
-        label="Stop time (UTC)", required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        label="Stop time (UTC)", required=False, input_formats=DATETIME_INPUTS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         help_text="Server time: the worker's clock. Commit time: the source's commit time of the changes.")
 

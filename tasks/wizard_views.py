@@ -37,7 +37,7 @@ def step_url(draft: Draft, step: str, action: str = "") -> str:
     return f"{url}{action}/" if action else url
 
 
-def _draft(request: HttpRequest, draft_id: str, step: str) -> Draft:
+def get_draft(request: HttpRequest, draft_id: str, step: str) -> Draft:
     draft = wizard.load(request, draft_id)
     if step not in draft.step_slugs():
         raise Http404(f"No step {step!r} in this wizard.")
@@ -48,13 +48,13 @@ def _go(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _leave(request: HttpRequest, draft: Draft, step: str) -> HttpResponse:
+def leave_step(request: HttpRequest, draft: Draft, step: str) -> HttpResponse:
     draft.mark_done(step)
     wizard.save(request, draft)
     return _go(request, step_url(draft, draft.next_step(step)))
 
 
-def _stay(request: HttpRequest, draft: Draft, step: str) -> None:
+def stay_on_step(request: HttpRequest, draft: Draft, step: str) -> None:
     draft.mark_open(step)
     wizard.save(request, draft)
 
@@ -79,7 +79,7 @@ def step_context(draft: Draft, step: str, **extra: Any) -> dict[str, Any]:
             "is_last": step == "review", **extra}
 
 
-def _render_step(request: HttpRequest, draft: Draft, step: str, context: dict[str, Any]) -> HttpResponse:
+def render_step(request: HttpRequest, draft: Draft, step: str, context: dict[str, Any]) -> HttpResponse:
     template = f"tasks/wizard/{step}.html"
     if request.htmx and request.method == "POST":
         template += "#step-body"
@@ -114,7 +114,7 @@ def task_modify(request: HttpRequest, identifier: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @administrator_required
 def wizard_step(request: HttpRequest, draft_id: str, step: str) -> HttpResponse:
-    draft = _draft(request, draft_id, step)
+    draft = get_draft(request, draft_id, step)
     if not draft.reachable(step):
         return redirect(step_url(draft, draft.first_unfinished()))
     if step == "mappings":
@@ -129,7 +129,7 @@ def wizard_step(request: HttpRequest, draft_id: str, step: str) -> HttpResponse:
 @administrator_required
 def wizard_validate(request: HttpRequest, draft_id: str, step: str) -> HttpResponse:
     """One field (or the section it belongs to) checked with the whole form's values."""
-    draft = _draft(request, draft_id, step)
+    draft = get_draft(request, draft_id, step)
     form = _bound_form(request, draft, step)
     name = request.htmx.trigger_name or ""
     if name not in form.fields:
@@ -174,11 +174,11 @@ def _configuration(request: HttpRequest, draft: Draft) -> HttpResponse:
             if form.values()["source"] != draft.config.get("source") and draft.mode == "create":
                 draft.mappings = ""  # new source: the default rule names its schema
             draft.config = form.values()
-            return _leave(request, draft, "configuration")
-        _stay(request, draft, "configuration")
+            return leave_step(request, draft, "configuration")
+        stay_on_step(request, draft, "configuration")
     else:
         form = _configuration_form(draft, None, url)
-    return _render_step(request, draft, "configuration", {"form": form})
+    return render_step(request, draft, "configuration", {"form": form})
 
 
 # ---- Task settings --------------------------------------------------------------------------------
@@ -212,18 +212,18 @@ def _settings(request: HttpRequest, draft: Draft) -> HttpResponse:
         if document is not None:
             draft.settings = document
             draft.cdc_stop = form.cdc_stop()  # type: ignore[attr-defined]
-            return _leave(request, draft, "settings")
-        _stay(request, draft, "settings")
+            return leave_step(request, draft, "settings")
+        stay_on_step(request, draft, "settings")
     else:
         form = _settings_form(draft)
-    return _render_step(request, draft, "settings", {"form": form})
+    return render_step(request, draft, "settings", {"form": form})
 
 
 @require_POST
 @administrator_required
 def settings_switch(request: HttpRequest, draft_id: str) -> HttpResponse:
     """Wizard <-> JSON editor, carrying the values across. A mode with errors is not left: its errors show."""
-    draft = _draft(request, draft_id, "settings")
+    draft = get_draft(request, draft_id, "settings")
     wanted = request.POST.get("editing_mode", "wizard")
     form = _settings_form(draft, request.POST)
     if wanted != draft.settings_mode:
@@ -246,8 +246,8 @@ def _startup(request: HttpRequest, draft: Draft) -> HttpResponse:
     form = StartupForm(request.POST if request.method == "POST" else None, initial=initial, validate_url=url)
     if request.method == "POST" and form.is_valid():
         draft.start_on_create = form.cleaned_data["start_migration_task"] == "automatic"
-        return _leave(request, draft, "startup")
-    return _render_step(request, draft, "startup", {"form": form})
+        return leave_step(request, draft, "startup")
+    return render_step(request, draft, "startup", {"form": form})
 
 
 # ---- Review -----------------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def _review(request: HttpRequest, draft: Draft) -> HttpResponse:
             wizard.discard(request, draft)
             return _go(request, reverse("task-detail", args=[task.identifier]))
     document = json.dumps(wizard.review_document(draft), indent=2, ensure_ascii=False)
-    return _render_step(request, draft, "review", {"document": document, "problems": problems,
+    return render_step(request, draft, "review", {"document": document, "problems": problems,
                                                    "migration_label": MigrationType(draft.migration_type).label,
                                                    "mappings_text": draft.mappings,
                                                    "settings_text": json.dumps(draft.settings_document, indent=2)})

@@ -94,10 +94,10 @@ def test_it_shows_the_cdc_start_point_only_for_cdc_and_refuses_a_time_for_postgr
     base = {"identifier": "t1", "instance": "ri-wizard", "source": "crm-pg", "target": "shop-pg"}
     full = admin.post(url + "validate/", {**base, "migration_type": "full-load"}, HTTP_HX_REQUEST="true",
                       HTTP_HX_TRIGGER_NAME="migration_type").content.decode()
-    assert 'id="section-migration"' in full and "cdc_start_mode" not in full
+    assert 'id="section-migration"' in full and 'type="radio" name="cdc_start_mode"' not in full
     cdc = admin.post(url + "validate/", {**base, "migration_type": "cdc", "cdc_start_mode": "time"},
                      HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER_NAME="cdc_start_mode").content.decode()
-    assert 'name="cdc_start_time"' in cdc
+    assert 'type="datetime-local" name="cdc_start_time"' in cdc
     response = post_step(admin, url, {**base, "migration_type": "cdc", "cdc_start_mode": "time",
                                       "cdc_start_time": "2030-01-01T00:00"})
     assert "HX-Redirect" not in response
@@ -296,3 +296,16 @@ def test_it_refuses_to_modify_a_running_task(admin, world):
     make_task(identifier="busy-task", status="running", has_run=True)
     response = admin.get("/tasks/busy-task/modify/", follow=True)
     assert "Cannot modify task busy-task: its status is running" in response.content.decode()
+
+
+def test_it_keeps_a_hidden_fields_value_when_its_choice_comes_back(admin, world):
+    url = step(configured(admin, world), "settings")
+    values = {**settings_defaults(), "lob_mode": "full", "lob_max_size": "64"}
+    full = admin.post(url + "validate/", values, HTTP_HX_REQUEST="true",
+                      HTTP_HX_TRIGGER_NAME="lob_mode").content.decode()
+    assert 'id="section-lob"' in full and 'name="lob_chunk_size"' in full
+    assert '<input type="hidden" name="lob_max_size" value="64"' in full  # hidden, not lost
+    values.update(lob_mode="limited", lob_chunk_size="64")
+    back = admin.post(url + "validate/", values, HTTP_HX_REQUEST="true",
+                      HTTP_HX_TRIGGER_NAME="lob_mode").content.decode()
+    assert re.search(r'<input type="number" name="lob_max_size" value="64"', back)
