@@ -76,7 +76,7 @@ class ConsoleRunner(TaskRunner):
         self._executor_factory = executor_factory
 
     def _executor(self) -> UnitExecutor:  # type: ignore[override]
-        return self._executor_factory(self._full_load_options())
+        return self._executor_factory(self._full_load_options(), getattr(self, "_units_hint", None))
 
 
 class TaskRun:
@@ -100,7 +100,8 @@ class TaskRun:
         spec = build_spec(task)
         reporter = ModelReporter(task.pk, log_filter=log_filter_for(task.task_settings)).start()
         remote = _remote_units_wanted(task)
-        runner = ConsoleRunner(spec, reporter, self.stop, lambda options: self._executor(spec, options, remote))
+        runner = ConsoleRunner(spec, reporter, self.stop,
+                               lambda options, units: self._executor(spec, options, units, remote))
         keeper = LeaseKeeper(self, runner, reporter)
         keeper.start()
         try:
@@ -115,9 +116,10 @@ class TaskRun:
             reporter.close()
         return self._record(task, result, reporter)
 
-    def _executor(self, spec: TaskSpec, options: FullLoadOptions, remote: bool) -> UnitExecutor:
-        if not remote:
-            return LocalUnits(spec.source, spec.target, workers=options.max_subtasks, commit_rate=options.commit_rate)
+    def _executor(self, spec: TaskSpec, options: FullLoadOptions, units: int | None, remote: bool) -> UnitExecutor:
+        if not remote:  # no more loaders than units: each costs a process start
+            return LocalUnits(spec.source, spec.target, workers=min(options.max_subtasks, units or 99),
+                              commit_rate=options.commit_rate, threads=units == 1)
         executor = segments.RemoteUnits(
             task_pk=self.task_pk, dispatch_id=self.dispatch_id, queue=self.task.instance.queue,
             commit_rate=options.commit_rate, source=spec.source, target=spec.target,
@@ -322,6 +324,7 @@ def build_spec(task: ReplicationTask) -> TaskSpec:
         cdc_stop_position=task.cdc_stop_position or None,
         spool_dir=Path(settings.DMS_SPOOL_DIR),
         spool_limit_bytes=task.instance.spool_limit_bytes,
+        metrics_interval=float(getattr(settings, "DMS_METRICS_INTERVAL", 5)),
     )
 
 

@@ -54,12 +54,14 @@ def _thread_run(progress_queue: Any, source: ConnectionInfo, target: ConnectionI
 
 
 class LocalUnits:
-    """UnitExecutor over spawned processes that die with their parent. Inside a daemonic process
-    (a Celery prefork pool child may not have children of its own) it uses threads instead."""
+    """UnitExecutor over spawned processes that die with their parent. Threads instead when asked (one
+    unit gains nothing from a process it must first start) and inside a daemonic process (a Celery
+    prefork pool child may not have children of its own)."""
 
-    def __init__(self, source: ConnectionInfo, target: ConnectionInfo, *, workers: int, commit_rate: int):
+    def __init__(self, source: ConnectionInfo, target: ConnectionInfo, *, workers: int, commit_rate: int,
+                 threads: bool = False):
         self.source, self.target, self.commit_rate = source, target, commit_rate
-        self.threads = bool(multiprocessing.current_process().daemon)
+        self.threads = threads or bool(multiprocessing.current_process().daemon)
         if self.threads:
             self._queue: Any = queue.Queue()
             self._pool: Executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="load")

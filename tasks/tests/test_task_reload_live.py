@@ -25,14 +25,6 @@ def cluster(tmp_path, pg_database, mysql_database):  # set up after the database
     cluster.close()
 
 
-# The engine's TaskRunner._reload calls source.begin_capture() with the reloaded tables only; PostgreSQL's
-# begin_capture then sets the task's publication to exactly those tables (ALTER PUBLICATION ... SET TABLE),
-# so the main stream stops carrying every other table. Reported to the engine's owner.
-ENGINE_RELOAD_NARROWS_CAPTURE = pytest.mark.xfail(
-    reason="engine: TaskRunner._reload narrows the task's capture to the reloaded tables", strict=False)
-
-
-@ENGINE_RELOAD_NARROWS_CAPTURE
 @pytest.mark.parametrize("source_engine", CDC_SOURCES)
 def test_it_reloads_one_table_while_the_others_keep_replicating(source_engine, cluster, pg_database,
                                                                 mysql_database, tmp_path):
