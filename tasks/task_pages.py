@@ -2,26 +2,26 @@
 
 The actions themselves are tasks.task_views' POST endpoints (tasks.actions decides);
 these pages only show what the user's role and the task's status allow, and say what
-each action will do before it is confirmed. Until live monitoring pushes changes, the
-list and an active task's page poll with htmx.
+each action will do before it is confirmed. Live monitoring (monitoring.live) pushes the
+status, progress, table counters, latency and Table statistics cells over websockets; the
+list and a busy task's status head also poll with htmx, which brings new tasks and the
+action buttons a new status allows, and keeps pages current where websockets do not reach.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dmsconsole.access import viewer_required
 from dmsconsole.roles import role_of
 from endpoints.models import Endpoint
-from monitoring.models import TableStatistics
+from monitoring.live import latency_of
 from tasks.engine.settings import parse_task_settings
 
 from . import actions
@@ -37,7 +37,9 @@ POLL_IDLE = 15  # seconds between refreshes otherwise (another user may start a 
 TABS = (("overview", "Overview"), ("table-statistics", "Table statistics"), ("monitoring", "Monitoring"),
         ("mapping-rules", "Mapping rules"), ("logs", "Logs"))
 BUSY_STATUSES = (*ACTIVE_STATUSES, Status.CREATING, Status.DELETING, Status.MODIFYING, Status.TESTING)
-STATUS_TONE = {Status.RUNNING: "ok", Status.FAILED: "bad", Status.STOPPED: "idle", Status.READY: "idle"}
+# The list's Type column, as short as DMS's console has it; the full label is the cell's title.
+SHORT_TYPES = {MigrationType.FULL_LOAD: "Full load", MigrationType.FULL_LOAD_AND_CDC: "Full load, ongoing replication",
+               MigrationType.CDC: "Replication only"}
 LIST_COLUMNS_DEFERRED = ("table_mappings", "task_settings", "reload_requested", "last_failure_message",
                          "recovery_checkpoint")
 
@@ -55,20 +57,12 @@ def list_queryset(search: str = "", status: str = "") -> QuerySet[ReplicationTas
     return tasks.order_by("identifier")
 
 
-def cdc_latency(task: ReplicationTask) -> float | None:
-    """Seconds the target is behind the source (CDCLatencyTarget), for a task replicating changes now."""
-    if task.migration_type == MigrationType.FULL_LOAD or task.status != Status.RUNNING:
-        return None
-    value = (task.latest_metrics or {}).get("CDCLatencyTarget")
-    return float(value) if isinstance(value, int | float) else None
-
-
 def list_context(request: HttpRequest) -> dict[str, Any]:
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     if status not in Status.values:
         status = ""
-    rows = [{"task": t, "tone": STATUS_TONE.get(t.status, "busy"), "latency": cdc_latency(t)}
+    rows = [{"task": t, "latency": latency_of(t), "type": SHORT_TYPES.get(t.migration_type, t.migration_type)}
             for t in list_queryset(search, status)]
     context: dict[str, Any] = {
         "rows": rows, "search": search, "status": status, "statuses": Status.choices,
@@ -172,32 +166,21 @@ def task_context(request: HttpRequest, task: ReplicationTask, tab: str) -> dict[
     context: dict[str, Any] = {
         "task": task, "tab": tab, "tabs": TABS, "allowed": allowed, "explain": explanations(task, document),
         "actions_signature": ",".join(sorted(name for name, ok in allowed.items() if ok)),
-        "tone": STATUS_TONE.get(task.status, "busy"), "latency": cdc_latency(task), "arn": task_arn(task),
+        "latency": latency_of(task), "arn": task_arn(task),
         "busy": task.status in BUSY_STATUSES, "poll_seconds": POLL_ACTIVE,
-        "poll_tab": task.status in BUSY_STATUSES and tab in ("overview", "table-statistics"),
+        "poll_tab": task.status in BUSY_STATUSES and tab == "overview",
     }
     if tab == "overview":
         context.update(settings_rows=settings_summary(document),
                        settings_text=json.dumps(document, indent=2, ensure_ascii=False))
     elif tab == "table-statistics":
-        now = timezone.now()
-        context["tables"] = [table_row(t, now) for t in task.table_statistics.all()]
+        context["has_tables"] = task.table_statistics.exists()
         context["can_reload"] = allowed["reload"]
     elif tab == "mapping-rules":
         context.update(rules=describe_rules(task.table_mappings), mappings_text=_pretty(task.table_mappings))
     elif tab == "logs":
         context.update(log_context(request, task))
-    elif tab == "monitoring":
-        context["metrics"] = sorted((task.latest_metrics or {}).items())
     return context
-
-
-def table_row(stats: TableStatistics, now: datetime) -> dict[str, Any]:
-    """One row of the Table statistics tab, with its load time and its Reload checkbox value."""
-    elapsed = None
-    if stats.full_load_start_time is not None:
-        elapsed = ((stats.full_load_end_time or now) - stats.full_load_start_time).total_seconds()
-    return {"stats": stats, "elapsed": elapsed, "value": json.dumps([stats.schema_name, stats.table_name])}
 
 
 def _pretty(text: str) -> str:
@@ -216,6 +199,8 @@ def task_detail(request: HttpRequest, identifier: str) -> HttpResponse:
     tab = request.GET.get("tab", "")
     if not tab and any(key in request.GET for key in ("component", "severity", "before")):
         tab = "logs"  # the Logs tab's own links (tasks.task_views.task_log) land here without JS
+    if not tab and "window" in request.GET:
+        tab = "monitoring"  # so do the Monitoring tab's (monitoring.views.task_monitoring)
     if tab not in dict(TABS):
         tab = "overview"
     context = task_context(request, task, tab)

@@ -68,8 +68,8 @@ def test_it_shows_each_tab_and_answers_htmx_with_the_tab_alone():
     task = make_task(identifier="shop-task", status="stopped", has_run=True, table_mappings=RULES,
                      recovery_checkpoint="checkpoint:V1#1#mysql-bin.000003:4#0#0#*#0#0",
                      stop_reason="Stop Reason NORMAL", latest_metrics={"CDCLatencySource": 0.4})
-    TableStatistics.objects.create(task=task, schema_name="shop", table_name="orders", table_state="Table completed",
-                                   full_load_rows=1200, inserts=7)
+    stats_row = TableStatistics.objects.create(task=task, schema_name="shop", table_name="orders",
+                                               table_state="Table completed", full_load_rows=1200, inserts=7)
     TaskLog.objects.create(task=task, component="TARGET_LOAD", severity="LOGGER_SEVERITY_ERROR", message="disk full")
     client = personas.client_for("viewer")
     overview = client.get("/tasks/shop-task/").content.decode()
@@ -79,13 +79,17 @@ def test_it_shows_each_tab_and_answers_htmx_with_the_tab_alone():
     tab_target = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": f"task-{task.pk}-tab"}
     stats = client.get("/tasks/shop-task/", {"tab": "table-statistics"}, **tab_target).content.decode()
     assert "<html" not in stats and stats.lstrip().startswith(f'<div id="task-{task.pk}-tab"')
-    row = stats.split('data-table="shop.orders"')[1].split("</tr>")[0]
-    assert "Table completed" in row and "1200" in row and 'name="table"' not in row  # stopped: no Reload
+    row = stats.split(f'id="tablestat-{stats_row.pk}"')[1].split("</tr>")[0]
+    assert f'id="tablestat-{stats_row.pk}-state">Table completed<' in row
+    assert f'id="tablestat-{stats_row.pk}-full-load-rows" class="num">1200<' in row
+    assert 'name="table"' not in row  # stopped: no Reload
     rules = client.get("/tasks/shop-task/", {"tab": "mapping-rules"}, **tab_target).content.decode()
     assert "<code>table shop.customers</code>" in rules and "Rename to" in rules and "clients" in rules
     assert "&quot;rule-name&quot;: &quot;all-shop&quot;" in rules  # and as JSON
     monitoring = client.get("/tasks/shop-task/", {"tab": "monitoring"}, **tab_target).content.decode()
-    assert f'id="task-{task.pk}-monitoring"' in monitoring  # the stable root live monitoring fills
+    assert f'id="task-{task.pk}-monitoring"' in monitoring  # live monitoring's tab (issue 7)
+    via_window = client.get("/tasks/shop-task/", {"window": "1h"}).content.decode()
+    assert 'aria-selected="true" class="active">Monitoring' in via_window
     logs = client.get("/tasks/shop-task/", {"tab": "logs"}, **tab_target).content.decode()
     assert f'id="task-{task.pk}-log"' in logs and "disk full" in logs
 
@@ -94,7 +98,7 @@ def test_it_offers_reload_on_the_table_statistics_tab_of_a_running_task():
     task = make_task(identifier="shop-task", status="running", has_run=True, lease_owner="w|1|a")
     TableStatistics.objects.create(task=task, schema_name="shop", table_name="orders", table_state="Table completed")
     operator = personas.client_for("operator").get("/tasks/shop-task/", {"tab": "table-statistics"}).content.decode()
-    assert 'value="[&quot;shop&quot;, &quot;orders&quot;]"' in operator and 'id="confirm-reload"' in operator
+    assert """name="table" value='["shop", "orders"]'""" in operator and 'id="confirm-reload"' in operator
     assert "Reloads the selected tables while the others keep going" in operator
     viewer = personas.client_for("viewer").get("/tasks/shop-task/", {"tab": "table-statistics"}).content.decode()
     assert 'name="table"' not in viewer and 'id="confirm-reload"' not in viewer
