@@ -145,7 +145,11 @@ CELERY_BEAT_SCHEDULE = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("DMS_CHANNELS_PREFIX", "dms")},
+        # No client read timeout: redis-py 8 defaults socket_timeout to 5 s, which cuts channels_redis's
+        # blocking BZPOPMIN (its own server-side timeout is 5 s) and tears every idle consumer down
+        # (django/channels_redis#422, redis/redis-py#4091).
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                   "prefix": env_str("DMS_CHANNELS_PREFIX", "dms")},
     }
 }
 
@@ -156,6 +160,8 @@ DMS_METRICS_TOKEN = env_str("DMS_METRICS_TOKEN", "")
 # Running tasks sample their metrics this often (seconds); samples are kept, downsampled, this many days.
 DMS_METRICS_INTERVAL = env_int("DMS_METRICS_INTERVAL", 5)
 DMS_METRICS_RETENTION_DAYS = env_int("DMS_METRICS_RETENTION_DAYS", 14)
+# Live pages: task changes pushed over websockets (monitoring/broadcast.py). The test settings turn it off.
+DMS_LIVE_PUSH = env_bool("DMS_LIVE_PUSH", True)
 # Workers write a heartbeat this often; a worker silent for three beats is offline.
 DMS_HEARTBEAT_SECONDS = env_int("DMS_HEARTBEAT_SECONDS", 5)
 # Test connection: seconds a worker of the chosen instance has to pick the test up.

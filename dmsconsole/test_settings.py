@@ -21,3 +21,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 # WhiteNoise warns at every request while STATIC_ROOT is missing (before collectstatic); tests use the finders.
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405
+
+# No publisher thread in the test process (it would outlive a test's database); the worker and console
+# processes that live tests start use the production settings, and the push tests turn it on themselves.
+DMS_LIVE_PUSH = False

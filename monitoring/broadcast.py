@@ -14,6 +14,7 @@ every client of the group.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -23,7 +24,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import close_old_connections, connection, transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
 
 log = logging.getLogger("dms.broadcast")
 
@@ -31,6 +34,7 @@ INSTANCES_GROUP = "instances-list"
 TASKS_GROUP = "tasks-list"
 DASHBOARD_GROUP = "dashboard"
 MIN_INTERVAL = 0.25  # seconds between two sends for one task: at most 4 messages a second per group
+IDLE_SECONDS = 60.0  # a publisher thread without work ends (and closes its database connection)
 
 
 def task_group(task_pk: int) -> str:
@@ -52,8 +56,10 @@ def instances_changed() -> None:
 
 
 def task_changed(task_pk: int, **changed: Any) -> None:
-    """A task changed (flags: tables, status, metrics, log). Called by tasks.reporter.publish after commit."""
-    transaction.on_commit(lambda: publisher().mark(task_pk, changed))
+    """A task changed (flags: tables, status, metrics, log). Called by tasks.reporter.publish after commit.
+    Off when DMS_LIVE_PUSH is (the test settings: a test process has no pages to push to)."""
+    if getattr(settings, "DMS_LIVE_PUSH", True):
+        transaction.on_commit(lambda: publisher().mark(task_pk, changed))
 
 
 # -- coalescing ---------------------------------------------------------------------------------------------
@@ -61,9 +67,10 @@ def task_changed(task_pk: int, **changed: Any) -> None:
 class TaskView:
     """What this process last sent about one task."""
 
-    cells: dict[str, str] = field(default_factory=dict)  # task page: status, counters, table statistics
-    list_cells: dict[str, str] = field(default_factory=dict)  # tasks list and dashboard
-    rows: set[int] = field(default_factory=set)
+    task_key: tuple | None = None  # the task's values its cells were rendered from
+    task_cells: dict[str, str] = field(default_factory=dict)  # status, progress, tables, latency
+    rows: dict[int, tuple] = field(default_factory=dict)  # Table statistics row id -> its values
+    row_cells: dict[int, dict[str, str]] = field(default_factory=dict)
     sample_id: int | None = None  # the last metric sample sent
 
 
@@ -81,6 +88,8 @@ class Publisher:
         self._views: dict[int, TaskView] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def mark(self, task_pk: int, changed: dict[str, Any]) -> None:
         with self._cond:
@@ -105,63 +114,116 @@ class Publisher:
         return ready, wait
 
     def _run(self) -> None:
-        while True:
+        try:
+            while self._next_batch():
+                pass
+        finally:
+            connection.close()
+            if self._loop is not None:
+                self._loop.close()
+                self._loop = None
+
+    def _next_batch(self) -> bool:
+        """Wait for changes, send those whose turn came. False when the thread should end (closed, or
+        idle for a minute: the next change starts a new one)."""
+        with self._cond:
+            while not self._pending:
+                if self._closing or not self._cond.wait(timeout=IDLE_SECONDS) and not self._pending:
+                    self._thread = None
+                    return False
+        ready, wait = self.due()
+        for task_pk, flags in ready:
+            try:
+                self.flush(task_pk, flags)
+            except Exception:  # the database was busy: the next change sends absolute values again
+                log.warning("publishing task %s failed", task_pk, exc_info=True)
+                connection.close()
+        if not ready and wait:
             with self._cond:
-                while not self._pending:
-                    if not self._cond.wait(timeout=60):
-                        if not self._pending:  # idle for a minute: let the thread go
-                            self._thread = None
-                            connection.close()
-                            return
-            ready, wait = self.due()
-            if ready:
-                close_old_connections()
-                for task_pk, flags in ready:
-                    try:
-                        self.flush(task_pk, flags)
-                    except Exception:  # the database was busy: the next change sends absolute values again
-                        log.warning("publishing task %s failed", task_pk, exc_info=True)
-                        connection.close()
-            elif wait:
-                with self._cond:
-                    self._cond.wait(timeout=wait)
+                self._cond.wait(timeout=wait)
+        return True
+
+    def close(self) -> None:
+        """Stop the thread once what is pending has been sent (tests; a worker's exit just drops it)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=10)
+
+    def send_all(self, messages: list[tuple[str, dict]]) -> None:
+        """group_send on this thread's own event loop: one Redis connection pool for the thread's life
+        (async_to_sync would build a loop, and a connection, per message)."""
+        if self.send is not _send:
+            for group, message in messages:
+                self.send(group, message)
+            return
+        layer = get_channel_layer()
+        if layer is None or not messages:
+            return
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+
+        async def send() -> None:
+            for group, message in messages:
+                await layer.group_send(group, message)
+
+        try:
+            self._loop.run_until_complete(send())
+        except Exception:  # a live page missing one update is not worth failing the runner for
+            log.warning("broadcast failed", exc_info=True)
 
     def flush(self, task_pk: int, flags: set[str]) -> int:
-        """Read the task's committed state, send what changed to its groups. Returns the messages sent."""
+        """Read the task's committed state, send what changed to its groups. Returns the messages sent.
+        A flush of counters only (the usual CDC flush) reads the Table statistics rows and formats just
+        the rows whose values changed; the task's own cells are read again for status and metrics."""
         from . import live
 
         view = self._views.setdefault(task_pk, TaskView())
-        tasks = live.task_rows([task_pk])
-        if not tasks:
-            self._views.pop(task_pk, None)
-            return 0
-        task = tasks[0]
-        cells = live.task_cell_texts(task)
-        if "tables" in flags or "status" in flags or not view.rows:
-            cells.update(live.stat_cell_texts(task_pk))
-            rows = {int(cell_id.split("-")[1]) for cell_id in cells if cell_id.startswith("tablestat-")}
-        else:
-            rows = view.rows
-            cells.update({k: v for k, v in view.cells.items() if k.startswith("tablestat-")})
-        changed = {k: v for k, v in cells.items() if view.cells.get(k) != v}
-        new_rows = bool(rows - view.rows)
+        first = view.task_key is None
+        changed: dict[str, str] = {}
+        list_changed: dict[str, str] = {}
+        if first or flags & {"status", "metrics"}:
+            tasks = live.task_rows([task_pk])
+            if not tasks:
+                self._views.pop(task_pk, None)
+                return 0
+            key = live.task_key(tasks[0])
+            if key != view.task_key:
+                cells = live.task_cell_texts(tasks[0])
+                list_changed = {k: v for k, v in cells.items() if view.task_cells.get(k) != v}
+                view.task_key, view.task_cells = key, cells
+        new_rows, gone = False, []
+        if first or flags & {"tables", "status"}:
+            rows = live.stat_raw(task_pk)
+            now = timezone.now()
+            for pk, values in rows.items():
+                if view.rows.get(pk) == values and not live.is_loading(values):
+                    continue
+                cells = live.raw_cells(values, now)
+                old = view.row_cells.get(pk, {})
+                changed.update({k: v for k, v in cells.items() if old.get(k) != v})
+                view.row_cells[pk] = cells
+            new_rows = bool(rows.keys() - view.rows.keys())
+            gone = sorted(view.rows.keys() - rows.keys())  # a Restart deletes the rows and seeds new ones
+            for pk in gone:
+                view.row_cells.pop(pk, None)
+            view.rows = rows
+        changed.update(list_changed)
         points = self._points(task_pk, view, "metrics" in flags) if "metrics" in flags or view.sample_id is None \
             else []
-        view.cells, view.rows = cells, rows
-        sent = 0
-        if changed or new_rows or points:
-            self.send(task_group(task_pk), {"type": "task.update", "task": task_pk, "html": live.oob(changed),
-                                            "new_rows": new_rows, "points": points})
-            sent += 1
-        list_cells = {k: v for k, v in cells.items() if k.startswith("task-")}
-        list_changed = {k: v for k, v in list_cells.items() if view.list_cells.get(k) != v}
-        view.list_cells = list_cells
+        messages: list[tuple[str, dict]] = []
+        if changed or new_rows or gone or points:
+            messages.append((task_group(task_pk), {"type": "task.update", "task": task_pk,
+                                                   "html": live.removed_rows(gone) + live.oob(changed),
+                                                   "new_rows": new_rows, "points": points}))
         if list_changed:
-            self.send(TASKS_GROUP, {"type": "task.update", "task": task_pk, "html": live.oob(list_changed)})
-            self.send(DASHBOARD_GROUP, {"type": "dashboard.changed"})
-            sent += 2
-        self.sent_messages += sent
-        return sent
+            messages.append((TASKS_GROUP, {"type": "task.update", "task": task_pk, "html": live.oob(list_changed)}))
+            messages.append((DASHBOARD_GROUP, {"type": "dashboard.changed"}))
+        self.send_all(messages)
+        self.sent_messages += len(messages)
+        return len(messages)
 
     def _points(self, task_pk: int, view: TaskView, metrics: bool) -> list[dict]:
         """Samples recorded since the last send. Pages hold the history they were rendered with, and

@@ -98,14 +98,29 @@ def stat_rows(task_pk: int, *, after: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
+def stat_raw(task_pk: int) -> dict[int, tuple]:
+    """{row id: the row's values (STAT_FIELDS)} of the task's Table statistics."""
+    return {row[0]: row for row in TableStatistics.objects.filter(task_id=task_pk).values_list(*STAT_FIELDS)}
+
+
+def raw_cells(values: tuple, now: datetime | None = None) -> dict[str, str]:
+    """{cell id: html} of one row's cells."""
+    htmls = stat_values(dict(zip(STAT_FIELDS, values, strict=True)), now)
+    return {f"tablestat-{values[0]}-{column.key}": html for column, html in zip(STAT_COLUMNS, htmls, strict=True)}
+
+
+def is_loading(values: tuple) -> bool:
+    """A loading table's elapsed load time changes without its row changing."""
+    return values[STAT_FIELDS.index("full_load_start_time")] is not None and \
+        values[STAT_FIELDS.index("full_load_end_time")] is None
+
+
 def stat_cell_texts(task_pk: int) -> dict[str, str]:
-    """{cell id: text} of every Table statistics cell of the task."""
+    """{cell id: html} of every Table statistics cell of the task."""
     texts: dict[str, str] = {}
     now = timezone.now()
-    for row in TableStatistics.objects.filter(task_id=task_pk).values_list(*STAT_FIELDS):
-        values = stat_values(dict(zip(STAT_FIELDS, row, strict=True)), now)
-        for column, html in zip(STAT_COLUMNS, values, strict=True):
-            texts[f"tablestat-{row[0]}-{column.key}"] = html
+    for values in stat_raw(task_pk).values():
+        texts.update(raw_cells(values, now))
     return texts
 
 
@@ -120,6 +135,11 @@ def task_rows(pks: list[int] | None = None) -> list[Any]:
 
     tasks = ReplicationTask.objects.only(*TASK_FIELDS)
     return list(tasks.filter(pk__in=pks) if pks is not None else tasks)
+
+
+def task_key(task: Any) -> tuple:
+    """What the task's cells are rendered from: equal keys, equal cells."""
+    return tuple(getattr(task, name) for name in TASK_FIELDS if name != "latest_metrics") + (latency_of(task),)
 
 
 def task_cell_texts(task: Any) -> dict[str, str]:
@@ -153,3 +173,7 @@ def appended_rows(task_pk: int, rows: list[dict[str, Any]], *, selectable: bool)
                                     {"row": row, "selectable": selectable}) for row in rows)
     return (removed + f'<tr id="task-{task_pk}-tablestats-empty" hx-swap-oob="delete"></tr>'
             f'<tbody id="task-{task_pk}-tablestats-rows" hx-swap-oob="beforeend">{body}</tbody>')
+
+
+def removed_rows(pks: list[int]) -> str:
+    return "".join(f'<tr id="tablestat-{pk}" hx-swap-oob="delete"></tr>' for pk in pks)

@@ -46,6 +46,17 @@ def beat(hostname: str, pid: int, identifiers: list[str], *, started: bool = Fal
     return missing
 
 
+def record_metrics(hostname: str, identifiers: list[str]) -> None:
+    """The instance's metrics as this worker sees them (monitoring.instance_metrics: CPU, memory, free
+    spool storage, tasks running); a failure there never costs the heartbeat itself."""
+    try:
+        from monitoring.instance_metrics import record_worker_metrics
+
+        record_worker_metrics(hostname, identifiers)
+    except Exception:
+        log.warning("heartbeat: could not record the instance metrics", exc_info=True)
+
+
 def stopped(hostname: str, identifiers: list[str]) -> None:
     from django.utils import timezone
 
@@ -92,6 +103,7 @@ class Heartbeat(bootsteps.StartStopStep):
                 with no_fork():  # the prefork pool must not fork mid-transaction (see tasks/forkguard.py)
                     close_old_connections()
                     missing = beat(self._hostname, pid, self._identifiers, started=first)
+                    record_metrics(self._hostname, self._identifiers)
                 first = False
                 for identifier in set(missing) - warned:
                     log.warning("heartbeat: no replication instance %r exists: create it in the console "

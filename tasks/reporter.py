@@ -6,7 +6,8 @@ by one flusher thread, in one transaction per flush:
   - table states and log lines are written promptly (they wake the flusher);
   - row-count deltas are summed per table and written at most every
     FLUSH_INTERVAL seconds, with F() increments;
-  - the checkpoint and the latest metric values overwrite older ones.
+  - the checkpoint and the latest metric values overwrite older ones; each flush's metric values
+    are also kept as a sample (monitoring.samples) for the Monitoring charts and /metrics.
 After each flush the task's table counters and progress percent are recomputed,
 and `monitoring.broadcast.task_changed` (if the monitoring app provides it) is
 called once the transaction committed.
@@ -25,10 +26,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Count, F
+from django.db.models import BigIntegerField, Case, Count, F, Value, When
 from django.utils import timezone
 
 from monitoring.models import TableState, TableStatistics, TaskLog
+from monitoring.samples import record_task_sample
 from tasks.engine.reporting import Component, Severity, TableCounts, TableKey
 from tasks.engine.reporting import TableState as EngineTableState
 
@@ -43,6 +45,11 @@ _RANK = {
     "LOGGER_SEVERITY_DEFAULT": 2, "LOGGER_SEVERITY_DEBUG": 3, "LOGGER_SEVERITY_DETAILED_DEBUG": 4,
 }
 LOADING_STATES = (TableState.FULL_LOAD, TableState.RELOADING)
+COUNTERS = ("full_load_rows", "inserts", "updates", "deletes", "ddls")
+
+
+class TableRowsChanged(Exception):
+    """A counters UPDATE missed rows the reporter knew: they were deleted (and seeded again)."""
 
 
 class LogFilter:
@@ -105,6 +112,7 @@ class ModelReporter:
         self._checkpoint: str | None = None
         self._metrics: dict[str, float] = {}
         self._reloading: set[TableKey] = set()
+        self._pks: dict[TableKey, int] = {}  # TableStatistics ids, for the counters' single UPDATE
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
@@ -191,7 +199,9 @@ class ModelReporter:
         try:
             with transaction.atomic():
                 self._write(events, counts, checkpoint, metrics)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, TableRowsChanged):
+                self._pks.clear()  # rows were deleted and seeded again (a Restart): look them up anew
             self._requeue(events, counts, checkpoint, metrics)
             raise
 
@@ -222,20 +232,14 @@ class ModelReporter:
         if lines:
             TaskLog.objects.bulk_create(lines)
         now = timezone.now()
-        for key, delta in counts.items():
-            if not delta:
-                continue
-            self._row(key)
-            TableStatistics.objects.filter(task_id=self.task_pk, schema_name=key.schema, table_name=key.table).update(
-                full_load_rows=F("full_load_rows") + delta.full_load_rows, inserts=F("inserts") + delta.inserts,
-                updates=F("updates") + delta.updates, deletes=F("deletes") + delta.deletes,
-                ddls=F("ddls") + delta.ddls, last_update_time=now)
+        self._write_counts({key: delta for key, delta in counts.items() if delta}, now)
         task_fields: dict[str, Any] = {}
         if checkpoint is not None:
             task_fields["recovery_checkpoint"] = checkpoint
         if metrics:
             current = ReplicationTask.objects.filter(pk=self.task_pk).values_list("latest_metrics", flat=True).first()
             task_fields["latest_metrics"] = {**(current or {}), **metrics}
+            record_task_sample(self.task_pk, metrics, now)  # the Monitoring charts and their retention
         if states_changed or any(c.full_load_rows for c in counts.values()):
             task_fields.update(table_summary(self.task_pk))
         if not self._begun and (states_changed or any(line.component == "SOURCE_CAPTURE" for line in lines)):
@@ -249,7 +253,20 @@ class ModelReporter:
     def _row(self, key: TableKey) -> TableStatistics:
         row, _ = TableStatistics.objects.get_or_create(task_id=self.task_pk, schema_name=key.schema,
                                                        table_name=key.table)
+        self._pks[key] = row.pk
         return row
+
+    def _write_counts(self, counts: dict[TableKey, TableCounts], now: datetime) -> None:
+        """All tables' deltas in one UPDATE: a busy task's flush costs one statement, not two per table.
+        Ids are remembered from the rows' first write."""
+        if not counts:
+            return
+        for key in counts:
+            if key not in self._pks:
+                self._row(key)
+        deltas = [(self._pks[key], *(getattr(delta, name) for name in COUNTERS)) for key, delta in counts.items()]
+        if add_counts(deltas, now) != len(deltas):
+            raise TableRowsChanged(f"table statistics of task {self.task_pk} were replaced; writing again")
 
     def _write_state(self, key: TableKey, state: str, message: str, at: datetime) -> None:
         row = self._row(key)
@@ -277,6 +294,30 @@ class ModelReporter:
             self._reloading.discard(key)
         fields["table_state"] = shown
         TableStatistics.objects.filter(pk=row.pk).update(**fields)
+
+
+def add_counts(deltas: list[tuple[int, int, int, int, int, int]], now: datetime) -> int:
+    """Add (id, full_load_rows, inserts, updates, deletes, ddls) deltas to TableStatistics rows in one
+    statement; returns the rows updated. PostgreSQL and SQLite (3.33+) take UPDATE ... FROM a derived table
+    (about 1 ms for 20 rows, where the ORM's CASE expressions cost about 10 ms of CPU); other databases
+    take the CASE expressions."""
+    if connection.vendor not in ("postgresql", "sqlite"):
+        fields: dict[str, Any] = {"last_update_time": now}
+        for index, name in enumerate(COUNTERS, start=1):
+            whens = [When(pk=delta[0], then=Value(delta[index])) for delta in deltas if delta[index]]
+            if whens:
+                fields[name] = F(name) + Case(*whens, default=Value(0), output_field=BigIntegerField())
+        return TableStatistics.objects.filter(pk__in=[delta[0] for delta in deltas]).update(**fields)
+    quote = connection.ops.quote_name
+    table = quote(TableStatistics._meta.db_table)
+    sets = ", ".join(f"{quote(name)} = {table}.{quote(name)} + CAST(d.{quote(name)} AS BIGINT)" for name in COUNTERS)
+    first = "SELECT %s AS id, " + ", ".join(f"%s AS {quote(name)}" for name in COUNTERS)
+    rows = " UNION ALL ".join([first] + ["SELECT %s, %s, %s, %s, %s, %s"] * (len(deltas) - 1))
+    sql = (f"UPDATE {table} SET {sets}, {quote('last_update_time')} = %s "  # noqa: S608 - model names; values
+           f"FROM ({rows}) AS d WHERE {table}.id = d.id")                   # are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now] + [value for delta in deltas for value in delta])
+        return cursor.rowcount
 
 
 def table_summary(task_pk: int) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
 
 import pytest
@@ -208,21 +207,22 @@ def test_it_coalesces_a_burst_of_changes_into_a_few_messages_a_second():
     while time.monotonic() < deadline and (not flushed or flushed[-1][0] < started + burst):
         time.sleep(0.05)
     time.sleep(0.5)
+    publisher.close()
     assert len(flushed) <= 2 + burst / 0.25
     gaps = [b[0] - a[0] for a, b in zip(flushed, flushed[1:], strict=False)]
     assert all(gap >= 0.24 for gap in gaps)
     assert set().union(*(flags for _, flags in flushed)) == {"tables", "metrics"}
 
 
-def test_it_publishes_once_the_transaction_committed():
+def test_it_publishes_once_the_transaction_committed(settings):
     from django.db import transaction
-
-    seen: list[int] = []
-    publisher = Publisher(send=lambda group, message: seen.append(message["task"]))
-    task = make_task(identifier="orders-cdc", status="running")
 
     import monitoring.broadcast as broadcast
 
+    settings.DMS_LIVE_PUSH = True
+    seen: list[int] = []
+    publisher = Publisher(send=lambda group, message: seen.append(message["task"]))
+    task = make_task(identifier="orders-cdc", status="running")
     original = broadcast._publisher
     broadcast._publisher = publisher
     try:
@@ -235,7 +235,14 @@ def test_it_publishes_once_the_transaction_committed():
             time.sleep(0.05)
     finally:
         broadcast._publisher = original
+        publisher.close()
     assert seen and seen[0] == task.pk
+
+
+def test_it_publishes_nothing_when_live_push_is_off(settings, monkeypatch):
+    settings.DMS_LIVE_PUSH = False
+    monkeypatch.setattr(Publisher, "mark", lambda *args: pytest.fail("marked"))
+    task_changed(1, status=True)
 
 
 def test_it_forgets_a_deleted_task():
@@ -276,5 +283,7 @@ def test_it_keeps_publishing_from_its_thread_after_a_failure(monkeypatch):
     deadline = time.monotonic() + 5
     while len(calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
+    thread = publisher._thread
+    publisher.close()
     assert calls == [1, 1]
-    assert threading.active_count() >= 1
+    assert thread is not None and not thread.is_alive()
