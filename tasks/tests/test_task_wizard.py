@@ -309,3 +309,14 @@ def test_it_keeps_a_hidden_fields_value_when_its_choice_comes_back(admin, world)
     back = admin.post(url + "validate/", values, HTTP_HX_REQUEST="true",
                       HTTP_HX_TRIGGER_NAME="lob_mode").content.decode()
     assert re.search(r'<input type="number" name="lob_max_size" value="64"', back)
+
+
+def test_it_refuses_a_startup_choice_it_does_not_offer(admin, world, monkeypatch):
+    review = walk_to_review(admin, world, monkeypatch, start_on_create="manual")
+    startup = step(review, "startup")
+    field = admin.post(startup + "validate/", {"start_migration_task": "sometimes"}, HTTP_HX_REQUEST="true",
+                       HTTP_HX_TRIGGER_NAME="start_migration_task").content.decode()
+    assert 'id="field-start_migration_task"' in field
+    assert "Select a valid choice. sometimes is not one of the available choices." in field
+    response = post_step(admin, startup, {"start_migration_task": "sometimes"})
+    assert "HX-Redirect" not in response and "Select a valid choice" in response.content.decode()
