@@ -21,7 +21,7 @@ from endpoints.models import Endpoint
 from tasks.engine.settings import parse_task_settings
 
 from . import actions
-from .arns import endpoint_arn, instance_arn
+from .arns import endpoint_arn, instance_arn, task_arn
 from .models import MigrationType, ReplicationInstance, ReplicationTask, StartType
 
 SESSION_KEY = "task-wizard"
@@ -159,6 +159,13 @@ def draft_for_modify(task: ReplicationTask) -> Draft:
     return draft
 
 
+def _compact_json(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text or "{}"), separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        return text  # shown as it is; Create refuses it, naming the step that fixes it
+
+
 def _pretty(text: str) -> str:
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
@@ -193,18 +200,23 @@ def discard(request: Any, draft: Draft) -> None:
 # ---- the end: DMS JSON, create, modify -------------------------------------------------------------
 
 def review_document(draft: Draft) -> dict[str, Any]:
-    """The task as DMS's CreateReplicationTask (or ModifyReplicationTask) request: what the AWS CLI takes
-    with --cli-input-json. The two documents are JSON strings, as DMS takes them."""
+    """The task as DMS's CreateReplicationTask request (ModifyReplicationTask when modifying): what the AWS
+    CLI takes with --cli-input-json. The two documents are JSON strings, as DMS takes them."""
     fields = draft.task_fields()
     doc: dict[str, Any] = {"ReplicationTaskIdentifier": fields["identifier"]}
-    if fields["source"] is not None:
+    task = ReplicationTask.objects.filter(pk=draft.task_pk).first() if draft.mode == "modify" else None
+    if task is not None:  # ModifyReplicationTask names the task by its ARN; its endpoints and instance stay
+        doc = {"ReplicationTaskArn": task_arn(task), **doc}
+    elif fields["source"] is not None:
         doc["SourceEndpointArn"] = endpoint_arn(fields["source"])
-    if fields["target"] is not None:
+    if task is not None and fields["source"] is not None and fields["source"] != task.source:
+        doc["SourceEndpointArn"] = endpoint_arn(fields["source"])  # a task that never ran may change them
+    if fields["target"] is not None and (task is None or fields["target"] != task.target):
         doc["TargetEndpointArn"] = endpoint_arn(fields["target"])
-    if fields["instance"] is not None:
+    if task is None and fields["instance"] is not None:
         doc["ReplicationInstanceArn"] = instance_arn(fields["instance"])
     doc["MigrationType"] = fields["migration_type"]
-    doc["TableMappings"] = json.dumps(json.loads(fields["table_mappings"] or "{}"), separators=(",", ":"))
+    doc["TableMappings"] = _compact_json(fields["table_mappings"])
     doc["ReplicationTaskSettings"] = json.dumps(draft.settings_document, separators=(",", ":"))
     if fields["cdc_start_position"]:
         doc["CdcStartPosition"] = fields["cdc_start_position"]

@@ -111,8 +111,10 @@ def mappings_step(request: HttpRequest, draft: Draft) -> HttpResponse:
 def mapping_sync(request: HttpRequest, draft_id: str) -> HttpResponse:
     draft = get_draft(request, draft_id, "mappings")
     draft.mappings = _posted_text(request, draft)
-    wizard.save(request, draft)
     preview = _preview(draft)
+    if preview.errors:  # the step must be left again (with Next) before Review opens
+        draft.mark_open("mappings")
+    wizard.save(request, draft)
     context = step_context(draft, "mappings", **editor_context(draft, preview))
     if request.htmx.target == EDITOR_ID:  # the editor's shape changed: show it again
         return render(request, "tasks/wizard/mappings.html#editor-and-preview", context)
@@ -138,8 +140,10 @@ def mapping_switch(request: HttpRequest, draft_id: str) -> HttpResponse:
             draft.mappings_mode = "guided"
     elif wanted == "json":
         draft.mappings_mode = "json"
-    wizard.save(request, draft)
     preview = _preview(draft)
+    if preview.errors:
+        draft.mark_open("mappings")
+    wizard.save(request, draft)
     context = step_context(draft, "mappings", **editor_context(draft, preview, switch_error=switch_error))
     return render(request, "tasks/wizard/mappings.html#editor-and-preview", context)
 

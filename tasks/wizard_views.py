@@ -172,7 +172,8 @@ def _configuration(request: HttpRequest, draft: Draft) -> HttpResponse:
         form = _configuration_form(draft, request.POST, url)
         if form.is_valid():
             if form.values()["source"] != draft.config.get("source") and draft.mode == "create":
-                draft.mappings = ""  # new source: the default rule names its schema
+                draft.mappings = ""  # new source: the default rule names its schema; the step needs a new look
+                draft.mark_open("mappings")
             draft.config = form.values()
             return leave_step(request, draft, "configuration")
         stay_on_step(request, draft, "configuration")

@@ -320,3 +320,25 @@ def test_it_refuses_a_startup_choice_it_does_not_offer(admin, world, monkeypatch
     assert "Select a valid choice. sometimes is not one of the available choices." in field
     response = post_step(admin, startup, {"start_migration_task": "sometimes"})
     assert "HX-Redirect" not in response and "Select a valid choice" in response.content.decode()
+
+
+def test_it_closes_review_again_when_the_mappings_are_broken_after_leaving_them(admin, world, monkeypatch):
+    review = walk_to_review(admin, world, monkeypatch, start_on_create="manual")
+    mappings = step(review, "mappings")
+    admin.post(mappings + "switch/", {**guided_post([SELECT_SHOP]), "editing_mode": "json"}, HTTP_HX_REQUEST="true")
+    admin.post(mappings + "sync/", {"mappings_json": '{"rules": ['}, HTTP_HX_REQUEST="true")
+    response = admin.get(review)
+    assert response.status_code == 302 and response["Location"].endswith("/mappings/")
+
+
+def test_it_reviews_a_modification_as_dms_modify_json(admin, world, monkeypatch):
+    fake_catalog(monkeypatch)
+    task = make_task(identifier="old-task", status="stopped", has_run=True, source=world["source"],
+                     target=world["target"], instance=world["instance"], migration_type="full-load")
+    url = admin.get("/tasks/old-task/modify/")["Location"]
+    page = admin.get(step(url, "review")).content.decode()
+    shown = page.split('id="review-json">')[1].split("</pre>")[0]
+    arn = f"arn:aws:dms:local:000000000000:task:{task.resource_id}"
+    assert f"&quot;ReplicationTaskArn&quot;: &quot;{arn}&quot;" in shown
+    assert "SourceEndpointArn" not in shown and "ReplicationInstanceArn" not in shown
+    assert "ModifyReplicationTask" in page and ">Save changes</button>" in page
