@@ -186,9 +186,11 @@ class Publisher:
         list_changed: dict[str, str] = {}
         if first or flags & {"status", "metrics"}:
             tasks = live.task_rows([task_pk])
-            if not tasks:
+            if not tasks:  # deleted
                 self._views.pop(task_pk, None)
-                return 0
+                self.send_all([(TASKS_GROUP, {"type": "task.removed", "task": task_pk}),
+                               (DASHBOARD_GROUP, {"type": "dashboard.changed"})])
+                return 2
             key = live.task_key(tasks[0])
             if key != view.task_key:
                 cells = live.task_cell_texts(tasks[0])

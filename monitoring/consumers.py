@@ -198,23 +198,36 @@ class TaskConsumer(SignedInConsumer):
 
 
 class TasksListConsumer(SignedInConsumer):
-    """The tasks list: every task's status, progress, table counters and CDC latency, then each change."""
+    """The tasks list: every task's status, progress, table counters and CDC latency, then each change.
+    A task the list does not hold yet (created since), or one deleted, is an event instead: the list
+    fetches itself again (JSON {"event": "tasks-changed"}, turned into an htmx trigger by live.js)."""
 
     async def joined(self) -> None:
         await self.join(TASKS_GROUP)
-        await self.send(text_data=await database_sync_to_async(_all_task_cells)())
+        self.known, html = await database_sync_to_async(_all_task_cells)()
+        await self.send(text_data=html)
 
     async def task_update(self, event: dict) -> None:
+        if event["task"] not in self.known:
+            self.known.add(event["task"])
+            await self.send(text_data=json.dumps({"event": "tasks-changed"}))
+            return
         await self.send(text_data=event["html"])
 
+    async def task_removed(self, event: dict) -> None:
+        if event["task"] in self.known:
+            self.known.discard(event["task"])
+            await self.send(text_data=json.dumps({"event": "tasks-changed"}))
 
-def _all_task_cells() -> str:
+
+def _all_task_cells() -> tuple[set[int], str]:
     from . import live
 
     cells: dict[str, str] = {}
-    for task in live.task_rows():
+    tasks = live.task_rows()
+    for task in tasks:
         cells.update(live.task_cell_texts(task))
-    return live.oob(cells)
+    return {task.pk for task in tasks}, live.oob(cells)
 
 
 def _number(query: dict[str, list[str]], name: str, kind: type) -> float:

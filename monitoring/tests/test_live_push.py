@@ -251,8 +251,31 @@ def test_it_forgets_a_deleted_task():
     publisher.flush(task.pk, {"status"})
     assert isinstance(publisher._views[task.pk], TaskView)
     ReplicationTask.objects.filter(pk=task.pk).delete()
-    assert publisher.flush(task.pk, {"status"}) == 0
+    assert publisher.flush(task.pk, {"status"}) == 2  # the tasks list and the dashboard hear of it
     assert task.pk not in publisher._views
+
+
+def test_it_tells_the_tasks_list_to_fetch_itself_when_a_task_comes_or_goes():
+    existing = make_task(identifier="alpha", status="running")
+    publisher = Publisher()
+    cookie = _cookie("viewer")
+
+    async def scenario():
+        communicator, connected, _ = await _open("/ws/tasks/", [ORIGIN, cookie])
+        assert connected
+        await communicator.receive_from(timeout=10)
+        created = await sync_to_async(make_task)(identifier="beta", status="ready")
+        await sync_to_async(publisher.flush)(created.pk, {"status"})
+        came = await communicator.receive_from(timeout=10)
+        await sync_to_async(ReplicationTask.objects.filter(pk=existing.pk).delete)()
+        await sync_to_async(publisher.flush)(existing.pk, {"status"})
+        went = await communicator.receive_from(timeout=10)
+        await communicator.disconnect()
+        return came, went
+
+    came, went = asyncio.run(scenario())
+    assert json.loads(came) == {"event": "tasks-changed"}
+    assert json.loads(went) == {"event": "tasks-changed"}
 
 
 def test_it_shows_a_loading_tables_elapsed_time():

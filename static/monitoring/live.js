@@ -9,7 +9,9 @@
 
   var COLORS = ["#0972d3", "#d45b07", "#037f0c", "#8456ce", "#c33d69"];
   var charts = {};  // task pk -> [{plot, names, data, el}]
-  window.dmsLive = { charts: charts };
+  // `connected`: a socket is open. Pages keep a fallback poll filtered on it (hx-trigger "every 3s
+  // [!(window.dmsLive && dmsLive.connected)]"), so they send no periodic request while pushes arrive.
+  var live = window.dmsLive = { charts: charts, connected: false, sockets: 0 };
 
   function fmt(value) {
     return value === null || value === undefined ? "–" : Number(value).toFixed(2);
@@ -115,9 +117,38 @@
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
     var message = event.detail.message;
     if (typeof message !== "string" || message.charAt(0) !== "{") return;
-    event.preventDefault();  // not HTML: chart points
+    event.preventDefault();  // not HTML: chart points, or an event for the page's own htmx requests
     var body = JSON.parse(message);
     if (body.points) appendPoints(String(body.task), body.points);
+    if (body.event) htmx.trigger(document.body, "dms:" + body.event, body);
+  });
+
+  // A task's status changed (its cell was swapped with another text): parts of the page that depend on it
+  // (action buttons, the Overview) fetch themselves again on "dms:task-status".
+  var statuses = {};
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !/^task-\d+-status$/.test(target.id)) return;
+    var text = target.textContent.trim();
+    if (target.id in statuses && statuses[target.id] !== text) {
+      htmx.trigger(document.body, "dms:task-status", { id: target.id });
+    }
+    statuses[target.id] = text;
+  });
+
+  var wasOpen = false;
+  document.addEventListener("htmx:wsOpen", function () {
+    live.sockets += 1;
+    live.connected = true;
+    if (wasOpen) {  // back after a break: what changed meanwhile may need the page's parts again
+      htmx.trigger(document.body, "dms:task-status", {});
+      htmx.trigger(document.body, "dms:tasks-changed", {});
+    }
+    wasOpen = true;
+  });
+  document.addEventListener("htmx:wsClose", function () {
+    live.sockets = Math.max(0, live.sockets - 1);
+    live.connected = live.sockets > 0;
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {

@@ -78,11 +78,13 @@ def test_it_searches_and_filters_by_status_without_a_reload():
 
 
 def test_it_refreshes_often_while_a_task_is_busy_and_seldom_otherwise():
+    # The poll runs only while no websocket is connected (static/monitoring/live.js); pushes say when to fetch.
     client = personas.client_for("viewer")
     make_task(identifier="quiet", status="stopped", has_run=True)
-    assert 'hx-trigger="every 15s"' in client.get("/tasks/").content.decode()
+    live = " [!(window.dmsLive &amp;&amp; dmsLive.connected)]"
+    assert f'hx-trigger="dms:tasks-changed from:body, every 15s{live}"' in client.get("/tasks/").content.decode()
     make_task(identifier="busy", status="running", has_run=True)
-    assert 'hx-trigger="every 3s"' in client.get("/tasks/").content.decode()
+    assert f'hx-trigger="dms:tasks-changed from:body, every 3s{live}"' in client.get("/tasks/").content.decode()
 
 
 def test_it_tells_a_new_user_what_a_first_task_needs():
