@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.request
 from pathlib import Path
 
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from dmsconsole.tests import personas
 from dmsconsole.tests.screenshots import screenshot_path
@@ -28,6 +30,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IDENTIFIER = "orders-live"
+TOKEN = "live-scrape-token"
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def cluster(tmp_path, pg_database):  # set up after the databases: stopped befor
 
 @pytest.fixture
 def console(cluster, tmp_path):
-    with running_console(tmp_path / "console.log", worker_env(**cluster.env)) as url:
+    with running_console(tmp_path / "console.log", worker_env(**cluster.env, DMS_METRICS_TOKEN=TOKEN)) as url:
         yield url
 
 
@@ -165,6 +168,14 @@ def test_it_pushes_an_insert_to_two_users_pages_and_the_latency_chart_gains_poin
     operator.wait_for_selector(f"#task-{task.pk}-monitoring[data-window='3600'] {chart} canvas")
     assert int(operator.get_attribute(chart, "data-points")) >= 1  # 4-second averages over the hour
 
+    # The Viewer's dashboard: the task by status, its CDC latency, the instance's worker with its metrics.
+    viewer.goto(f"{console}/")
+    viewer.wait_for_selector(f"#dashboard-latency-{task.pk}")
+    viewer.wait_for_function("document.querySelector('#dashboard-live').textContent.includes(' %')",
+                             timeout=15_000)  # CPU and memory from the worker's heartbeat
+    assert "running" in viewer.inner_text("#dashboard-status-running").lower()
+    viewer.screenshot(path=str(screenshot_path("dashboard-live.png")), full_page=True)
+
     # Without a session the task's socket is refused.
     anonymous = chromium.new_context().new_page()
     anonymous.goto(f"{console}/login/")
@@ -224,3 +235,16 @@ def test_it_carries_a_burst_of_100000_changes_in_a_few_messages_and_ends_on_the_
     with psycopg.connect(target) as conn:
         assert conn.execute("SELECT count(*) FROM shop.orders").fetchone()[0] == 50 + 80_000 - 10_000
     assert page.evaluate("window.__sameDocument") is True
+
+    # Prometheus scrapes the same numbers.
+    request = urllib.request.Request(f"{console}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        families = {f.name: f.samples for f in text_string_to_metric_families(response.read().decode())}
+    for name, row in described.items():
+        labels = {"task": IDENTIFIER, "schema": "shop", "table": name}
+        for family, field in [("dms_table_inserts", "Inserts"), ("dms_table_updates", "Updates"),
+                              ("dms_table_deletes", "Deletes"), ("dms_table_full_load_rows", "FullLoadRows")]:
+            assert [s.value for s in families[family] if s.labels == labels and s.name.endswith("_total")] == \
+                [row[field]], (family, name)
+    latency = [s for s in families["dms_task_cdc_latency_target_seconds"] if s.labels["task"] == IDENTIFIER]
+    assert len(latency) == 1 and latency[0].value >= 0

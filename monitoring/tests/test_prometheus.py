@@ -93,3 +93,31 @@ def test_it_writes_names_values_and_escapes_as_the_format_says():
                           'dms_x{a="q\\"b\\\\c\\nd"} NaN\ndms_x 3\ndms_x{b="1"} +Inf\n')
     assert prometheus.family_name("dms_task", "CDCThroughputBandwidthTarget", "KB/s") == \
         "dms_task_cdc_throughput_bandwidth_target_kilobytes_per_second"
+
+
+def test_it_agrees_with_describe_table_statistics(settings):
+    from tasks.tests.task_cluster import dms
+
+    task = make_task(identifier="orders-cdc", status="running", latest_metrics={"CDCLatencySource": 0.2})
+    other = make_task(identifier="other-task", status="stopped")
+    for i, name in enumerate(["orders", "items", "customers"]):
+        TableStatistics.objects.create(task=task, schema_name="shop", table_name=name, table_state="Table completed",
+                                       inserts=10 * i + 1, updates=i, deletes=2 * i, ddls=i % 2,
+                                       full_load_rows=1000 + i)
+    TableStatistics.objects.create(task=other, schema_name="shop", table_name="orders", inserts=99)
+
+    parsed = families(scrape(settings).content.decode())
+
+    for identifier in ("orders-cdc", "other-task"):
+        described = dms("describe-table-statistics", "--replication-task-arn", identifier)["TableStatistics"]
+        assert described
+        for row in described:
+            labels = {"task": identifier, "schema": row["SchemaName"], "table": row["TableName"]}
+            for family, field in [("dms_table_inserts", "Inserts"), ("dms_table_updates", "Updates"),
+                                  ("dms_table_deletes", "Deletes"), ("dms_table_ddls", "Ddls"),
+                                  ("dms_table_full_load_rows", "FullLoadRows")]:
+                (value,) = [s.value for s in parsed[family] if s.labels == labels and s.name.endswith("_total")]
+                assert value == row[field], (family, labels)
+            (state,) = [s.labels["state"] for s in parsed["dms_table_state"]
+                        if {k: v for k, v in s.labels.items() if k != "state"} == labels]
+            assert state == row["TableState"]
