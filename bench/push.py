@@ -80,11 +80,12 @@ def run_runner(args: argparse.Namespace) -> None:
 
         def timed(name, method):
             def wrapper(*a, **k):
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.thread_time()
                 try:
                     return method(*a, **k)
                 finally:
                     stages[name].append(time.perf_counter() - started)
+                    stages.setdefault(name + "_cpu", []).append(time.thread_time() - cpu)
             return wrapper
 
         ModelReporter.flush = timed("reporter_flush", ModelReporter.flush)
@@ -345,8 +346,10 @@ def report(args, work: Path, receipts: Receipts, runners: int) -> dict:
         "max_messages_per_task_per_second": round(max(task_messages), 2) if task_messages else 0,
         "list_messages_per_second": round(rate("/ws/tasks/"), 2),
     }
+    result["cpus"], result["load_average_1min"] = os.cpu_count(), round(os.getloadavg()[0], 1)
     print(f"push latency: {args.tasks} tasks x {args.tables} tables, {result['changes']} counter changes "
-          f"in {args.seconds:.0f} s ({result['changes_per_second']}/s) through {runners} runner processes")
+          f"in {args.seconds:.0f} s ({result['changes_per_second']}/s) through {runners} runner processes "
+          f"({result['cpus']} CPUs, load average {result['load_average_1min']} at the end)")
     print(f"  lag from the runner to a websocket client: p50 {result['lag_p50_ms']} ms, "
           f"p99 {result['lag_p99_ms']} ms, max {result['lag_max_ms']} ms; changes not arrived: {missing}")
     print(f"  final totals on the clients: {result['tables_with_final_total']} tables right")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape as _escape  # plain str out: the push path formats many cells (django's escape is slower)
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .models import TableState, TableStatistics
@@ -48,32 +48,33 @@ STAT_COLUMNS = [
     Column("last-updated", "Last updated"),
     Column("validation-state", "Validation state"),
 ]
+_KEYS = [column.key for column in STAT_COLUMNS]
 STAT_FIELDS = ("id", "schema_name", "table_name", "table_state", "inserts", "deletes", "updates", "ddls",
                "full_load_rows", "full_load_start_time", "full_load_end_time", "last_update_time",
                "validation_state", "full_load_reloaded", "state_message")
 
 
 def _time(value: datetime | None) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+    return value.astimezone(timezone.get_default_timezone()).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
 def stat_values(row: dict[str, Any], now: datetime | None = None) -> list[str]:
     """One Table statistics row's cells as HTML, in STAT_COLUMNS order. Total rows = full-load rows and the
     row changes captured since (inserts, deletes, updates; DDLs change no rows)."""
     total = row["full_load_rows"] + row["inserts"] + row["deletes"] + row["updates"]
-    state = escape(row["table_state"])
+    state = _escape(row["table_state"])
     if row["full_load_reloaded"]:
         state += ' <span class="badge">reloaded</span>'
     if row["state_message"] and row["table_state"] == TableState.ERROR:
-        state += f'<div class="small error">{escape(row["state_message"])}</div>'
+        state += f'<div class="small error">{_escape(row["state_message"])}</div>'
     elapsed = "—"
     if row["full_load_start_time"] is not None:
         end = row["full_load_end_time"] or now or timezone.now()
         elapsed = f"{max((end - row['full_load_start_time']).total_seconds(), 0.0):.1f} s"
-    return [escape(row["schema_name"]), escape(row["table_name"]), state, elapsed, str(row["inserts"]),
+    return [_escape(row["schema_name"]), _escape(row["table_name"]), state, elapsed, str(row["inserts"]),
             str(row["deletes"]), str(row["updates"]), str(row["ddls"]), str(row["full_load_rows"]), str(total),
             _time(row["full_load_start_time"]), _time(row["full_load_end_time"]), _time(row["last_update_time"]),
-            escape(row["validation_state"])]
+            _escape(row["validation_state"])]
 
 
 @dataclass
@@ -105,8 +106,9 @@ def stat_raw(task_pk: int) -> dict[int, tuple]:
 
 def raw_cells(values: tuple, now: datetime | None = None) -> dict[str, str]:
     """{cell id: html} of one row's cells."""
+    prefix = f"tablestat-{values[0]}-"
     htmls = stat_values(dict(zip(STAT_FIELDS, values, strict=True)), now)
-    return {f"tablestat-{values[0]}-{column.key}": html for column, html in zip(STAT_COLUMNS, htmls, strict=True)}
+    return {prefix + key: html for key, html in zip(_KEYS, htmls, strict=True)}
 
 
 def is_loading(values: tuple) -> bool:
