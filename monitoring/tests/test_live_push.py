@@ -310,3 +310,18 @@ def test_it_keeps_publishing_from_its_thread_after_a_failure(monkeypatch):
     publisher.close()
     assert calls == [1, 1]
     assert thread is not None and not thread.is_alive()
+
+
+def test_it_starts_a_forked_child_with_its_own_publisher():
+    import os
+
+    import monitoring.broadcast as broadcast
+
+    parent = broadcast.publisher()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a fresh publisher, not the parent's
+        os.write(write, b"fresh" if broadcast.publisher() is not parent else b"inherited")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"fresh"
