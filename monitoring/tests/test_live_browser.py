@@ -147,6 +147,14 @@ def test_it_pushes_an_insert_to_two_users_pages_and_the_latency_chart_gains_poin
     for page in (operator, viewer):
         assert page.evaluate("window.__sameDocument") is True  # updated in place, no reload
         assert cell(page, f"tablestat-{orders.pk}-total") == str(50 + before + 1)
+    # Sortable: by Inserts, ascending then descending (the live cells keep their rows).
+    rows = f"#task-{task.pk}-tablestats-rows tr"
+    operator.click(f"#task-{task.pk}-tablestats th[data-sort='inserts'] button")
+    assert operator.eval_on_selector_all(rows, "rs => rs.map(r => r.id)") == \
+        [f"tablestat-{TableStatistics.objects.get(task=task, table_name='customers').pk}", f"tablestat-{orders.pk}"]
+    operator.click(f"#task-{task.pk}-tablestats th[data-sort='inserts'] button")
+    assert operator.eval_on_selector_all(rows, "rs => rs.map(r => r.id)")[0] == f"tablestat-{orders.pk}"
+    assert operator.get_attribute(f"#task-{task.pk}-tablestats th[data-sort='inserts']", "aria-sort") == "descending"
     operator.screenshot(path=str(screenshot_path("task-table-statistics.png")))
 
     # The Monitoring tab: the latency chart gains points as the runner samples (every second here).
