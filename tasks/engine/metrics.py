@@ -33,6 +33,18 @@ class MetricsSampler:
         if time.monotonic() - self._last_at >= self.interval:
             self.sample()
 
+    def run_until(self, stop: threading.Event) -> threading.Thread:
+        """Sample on a thread of its own until `stop`: through the full load too, when the runner's
+        thread is busy loading tables."""
+
+        def body() -> None:
+            while not stop.wait(min(self.interval, 1.0)):
+                self.maybe_sample()
+
+        thread = threading.Thread(target=body, name="metrics", daemon=True)
+        thread.start()
+        return thread
+
     def sample(self) -> None:
         now = time.monotonic()
         elapsed = max(now - self._last_at, 1e-6)
@@ -94,6 +106,18 @@ class FullLoadMeter:
     def maybe_sample(self) -> None:
         if time.monotonic() - self._last_at >= self.interval:
             self.sample()
+
+    def run_until(self, stop: threading.Event) -> threading.Thread:
+        """Sample on a thread of its own until `stop`: through the full load too, when the runner's
+        thread is busy loading tables."""
+
+        def body() -> None:
+            while not stop.wait(min(self.interval, 1.0)):
+                self.maybe_sample()
+
+        thread = threading.Thread(target=body, name="metrics", daemon=True)
+        thread.start()
+        return thread
 
     def sample(self) -> None:
         now = time.monotonic()

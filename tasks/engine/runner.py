@@ -273,6 +273,7 @@ class TaskRunner:
         self.loop_thread.start()
         self.sampler = MetricsSampler(self.reporter, self.pump, self.loop, self.spool, self.stream,
                                       spec.metrics_interval)
+        self.sampler_thread = self.sampler.run_until(self.stop_capture)
         self._log(Component.SOURCE_CAPTURE, f"Capture started at position {start}")
 
     def _replan(self, table: SourceTable) -> TablePlan | None:
@@ -356,7 +357,6 @@ class TaskRunner:
         """Ongoing replication until a stop or an error."""
         while self.loop_thread.is_alive():
             self.loop_thread.join(timeout=0.5)
-            self.sampler.maybe_sample()
             if self.stop_position is not None and self.stop_position.reached_server_time():
                 self.loop.stop_reason_override = "Stop Reason STOPPED_AT_SERVER_TIME"
                 self.stop.set()
@@ -366,7 +366,6 @@ class TaskRunner:
         while not event.wait(0.5):
             if not self.loop_thread.is_alive() or self.stop.is_set():
                 return
-            self.sampler.maybe_sample()
 
     def _shutdown(self, reason: str) -> RunResult:
         if self.loop is not None:
@@ -382,6 +381,7 @@ class TaskRunner:
         self.pump.join(timeout=30)
         self.stream.close()
         self.spool.close()
+        self.sampler_thread.join(timeout=5)
         self.sampler.sample()
         error = self.loop_error
         checkpoint = self.loop.checkpoint.dumps()
