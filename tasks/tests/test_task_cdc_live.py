@@ -89,3 +89,10 @@ def test_it_loads_replicates_stops_and_resumes_through_the_dms_verbs(source_engi
     deleting = dms("delete-replication-task", "--replication-task-arn", arn)["ReplicationTask"]
     assert deleting["Status"] == "deleting"
     wait_for("the task deleted", lambda: dms("describe-replication-tasks")["ReplicationTasks"] == [], timeout=60)
+    if source_engine == "postgres":  # the slot and publications the task created went with it
+        import psycopg
+
+        with psycopg.connect(source) as conn:
+            assert conn.execute("SELECT slot_name FROM pg_replication_slots WHERE database = current_database()"
+                                ).fetchall() == []
+            assert conn.execute("SELECT pubname FROM pg_publication").fetchall() == []
