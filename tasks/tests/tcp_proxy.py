@@ -6,11 +6,13 @@ a server going away looks to a client.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
+import time
 
 
-class TcpProxy:
+class _ThreadedProxy:
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
         self._connections: list[socket.socket] = []
@@ -59,6 +61,10 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            # Forward small messages at once, as libpq and the servers do: with Nagle's algorithm on,
+            # every pipelined exchange would wait for a delayed ACK (40 ms), which no real link adds.
+            for sock in (client, upstream):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 if self._cut:
                     client.close()
@@ -89,3 +95,46 @@ class TcpProxy:
     def close(self) -> None:
         self.cut()
         self._listener.close()
+
+
+class TcpProxy:
+    """The proxy in a process of its own: a test's own threads (and the GIL) never slow it down, as a
+    real network device would not be. cut() and restore() are signals to it."""
+
+    def __init__(self, target_host: str, target_port: int):
+        import subprocess
+        import sys
+
+        self._process = subprocess.Popen([sys.executable, __file__, target_host, str(target_port)],
+                                         stdout=subprocess.PIPE, text=True)
+        self.port = int(self._process.stdout.readline())
+
+    def cut(self) -> None:
+        self._signal(signal.SIGUSR1)
+
+    def restore(self) -> None:
+        self._signal(signal.SIGUSR2)
+
+    def _signal(self, signum: int) -> None:
+        self._process.send_signal(signum)
+        time.sleep(0.2)  # let the proxy act before the test goes on
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
+def _serve(host: str, port: int) -> None:
+    proxy = _ThreadedProxy(host, port)
+    signal.signal(signal.SIGUSR1, lambda *_: proxy.cut())
+    signal.signal(signal.SIGUSR2, lambda *_: proxy.restore())
+    print(proxy.port, flush=True)
+    while True:
+        signal.pause()
+
+
+if __name__ == "__main__":
+    import sys
+
+    _serve(sys.argv[1], int(sys.argv[2]))

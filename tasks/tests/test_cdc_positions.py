@@ -99,10 +99,10 @@ def test_it_stops_at_a_commit_time(pg_database, tmp_path):
     target = pg_database()
     pg(target, "CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, name varchar(20))")
     spec = spec_for(source, target, tmp_path, migration_type=MigrationType.CDC)
-    cutoff = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=6)
+    cutoff = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=20)
     spec.cdc_stop_position = f"commit_time:{cutoff.isoformat(timespec='seconds')}"
     task = start(spec)
-    time.sleep(2)
+    task.wait_for_replication(0)  # capture has started: later commits are streamed
     pg(source, "INSERT INTO app.items VALUES (1, 'in time')")
     time.sleep(max(0.0, (cutoff - datetime.now(UTC).replace(tzinfo=None)).total_seconds()) + 1.5)
     pg(source, "INSERT INTO app.items VALUES (2, 'too late')")
