@@ -1,7 +1,7 @@
 # The two commands the README promises: `make demo` and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 3
 
 .PHONY: demo test venv services lint screenshots
 

@@ -15,6 +15,12 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The suite runs tests in parallel on a 2-core machine next to live databases: generation speed and
+# per-example time say nothing about correctness there, so those two checks are off (examples stay).
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 PG_URL = os.environ.get("DMS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_URL = os.environ.get("DMS_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/")

@@ -67,18 +67,6 @@ class ClaimFailed(Exception):
     """The lease could not be claimed because the database failed (not because someone holds it)."""
 
 
-class ConsoleRunner(TaskRunner):
-    """The engine's runner, with the console's choice of where full-load units run.
-    (Overrides TaskRunner._executor until the engine takes an executor factory in TaskSpec.)"""
-
-    def __init__(self, spec: TaskSpec, reporter: Any, stop: threading.Event, executor_factory: Any):
-        super().__init__(spec, reporter, stop)
-        self._executor_factory = executor_factory
-
-    def _executor(self) -> UnitExecutor:  # type: ignore[override]
-        return self._executor_factory(self._full_load_options(), getattr(self, "_units_hint", None))
-
-
 class TaskRun:
     def __init__(self, task_pk: int, dispatch_id: str, mode: StartMode, *, worker: str, previous_owner: str,
                  reason: str):
@@ -100,8 +88,8 @@ class TaskRun:
         spec = build_spec(task)
         reporter = ModelReporter(task.pk, log_filter=log_filter_for(task.task_settings)).start()
         remote = _remote_units_wanted(task)
-        runner = ConsoleRunner(spec, reporter, self.stop,
-                               lambda options, units: self._executor(spec, options, units, remote))
+        spec.executor_factory = lambda options, units: self._executor(spec, options, units, remote)
+        runner = TaskRunner(spec, reporter, self.stop)
         keeper = LeaseKeeper(self, runner, reporter)
         keeper.start()
         try:
@@ -237,7 +225,7 @@ class TaskRun:
 class LeaseKeeper(threading.Thread):
     """Renews the lease and watches the task row for Stop, hand-over and Reload tables requests."""
 
-    def __init__(self, run: TaskRun, runner: ConsoleRunner, reporter: ModelReporter):
+    def __init__(self, run: TaskRun, runner: TaskRunner, reporter: ModelReporter):
         super().__init__(name=f"lease-{run.task_pk}", daemon=True)
         self.run_, self.runner, self.reporter = run, runner, reporter
         self._finished = threading.Event()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -32,7 +33,7 @@ from endpoints.engines.plan import PrepMode, TablePlan
 from .apply import ApplyLoop, ApplyOptions, Checkpoint, StopRequested
 from .apply_writer import ErrorPolicies, Policy, StopTask
 from .capture import CapturePump
-from .executors import LocalExecutor
+from .executors import LocalExecutor, UnitExecutor
 from .full_load import FullLoad, FullLoadOptions, TableFailed, TaskStopped, table_key
 from .metrics import MetricsSampler
 from .planner import build_plan
@@ -71,6 +72,9 @@ class TaskSpec:
     spool_limit_bytes: int = 50 * 2**30  # the replication instance's allocated storage
     executor: str = "process"
     metrics_interval: float = 5.0
+    # Where full-load units run: (options, number of units) -> UnitExecutor. None: a local pool of
+    # processes (threads for a single unit). The console passes one that spreads units over workers.
+    executor_factory: Callable[[FullLoadOptions, int], UnitExecutor] | None = None
 
 
 @dataclass
@@ -145,9 +149,11 @@ class TaskRunner:
             metrics_interval=self.spec.metrics_interval,
         )
 
-    def _executor(self) -> LocalExecutor:
+    def _executor(self) -> UnitExecutor:
         options = self._full_load_options()
         units = self._units_hint
+        if self.spec.executor_factory is not None:
+            return self.spec.executor_factory(options, units)
         # One unit gains nothing from another process and pays for starting it (a second or so of CPU).
         kind = "thread" if units == 1 else self.spec.executor
         return LocalExecutor(self.spec.source, self.spec.target, workers=max(1, min(options.max_subtasks, units or 99)),
