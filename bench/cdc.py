@@ -315,6 +315,8 @@ def main() -> None:
 
     print(f"(c) latency at {args.rate:,} transactions/s for {args.seconds} s (source commit to target visibility)")
     run("native_tgt", "ALTER SUBSCRIPTION bench_sub ENABLE")
+    wait_sum("native_tgt", target_sum("cdc_src"))  # the engine's workloads ran meanwhile: catch up first
+    wait_replicating("native_tgt")
     p50, p99 = latency("native_tgt", args.rate, args.seconds)
     run("native_tgt", "ALTER SUBSCRIPTION bench_sub DISABLE")
     results.update(c_native_p50_ms=p50, c_native_p99_ms=p99)

@@ -21,6 +21,8 @@ from endpoints.engines.postgres.pgoutput import (
     Truncate,
     TypeMessage,
     Update,
+    begin_fields,
+    commit_fields,
     decode,
 )
 
@@ -47,6 +49,19 @@ def test_it_decodes_commit():
     data = msg(b"C", "00", "00000016b374d848", "00000016b374d878", COMMIT_TIME)
     assert decode(data) == Commit(commit_lsn=0x16B374D848, end_lsn=0x16B374D878,
                                   commit_time=datetime(2024, 5, 6, 7, 8, 9, 123456), flags=0)
+
+
+def test_the_fast_begin_and_commit_paths_read_the_same_fields():
+    begin = msg(b"B", "00000016b374d848", COMMIT_TIME, "000003e9")
+    commit = msg(b"C", "00", "00000016b374d848", "00000016b374d878", COMMIT_TIME)
+    assert begin_fields(begin) == (0x16B374D848, 0x0002BAC2801B6A80, 1001)
+    assert commit_fields(commit) == (0x16B374D848, 0x16B374D878)
+
+
+@pytest.mark.parametrize("fast", [begin_fields, commit_fields])
+def test_the_fast_paths_refuse_a_truncated_message(fast):
+    with pytest.raises(DecodeError, match="malformed"):
+        fast(msg(b"B" if fast is begin_fields else b"C", "00000016"))
 
 
 def test_it_decodes_origin():

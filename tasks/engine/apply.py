@@ -142,6 +142,8 @@ class ApplyLoop:
         self.control_schema = control_schema
         self.task_id = task_id
         self.routes = routes
+        # Routes by (schema, table) as changes name them: a TableKey per change would cost more than the lookup.
+        self._by_name = {(key.schema, key.table): route for key, route in routes.items()}
         self.checkpoint = checkpoint
         self.options = options
         self.reporter = reporter
@@ -284,8 +286,10 @@ class ApplyLoop:
         cached: dict[TableKey, list] = {}
         decided = self._decisions(txn.position, main)
         taken = 0
+        by_name = self._by_name
         for change in txn.changes:
-            route = self.routes.get(TableKey(change.relation.schema, change.relation.table))
+            relation = change.relation
+            route = by_name.get((relation.schema, relation.table))
             if route is None:
                 continue
             if route.status in (RouteStatus.PENDING, RouteStatus.LOADING):
@@ -343,10 +347,11 @@ class ApplyLoop:
         """False when the target already has this transaction's changes for the table. The task's
         checkpoint only covers the main stream: a table's cache holds changes it never covered."""
         key = self.key(position)
-        known = [route.sync.snapshot_position, route.sync.applied_position]
-        if main:
-            known.append(self.checkpoint.position)
-        return all(k is None or key > self.key(k) for k in known)
+        sync = route.sync
+        for known in (sync.snapshot_position, sync.applied_position, self.checkpoint.position if main else None):
+            if known is not None and key <= self.key(known):
+                return False
+        return True
 
     def _window_open(self, opened: float, main: bool) -> bool:
         """Batch apply keeps gathering the stream's transactions for BatchApplyTimeoutMin."""

@@ -14,6 +14,7 @@ what the target already has.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -55,6 +56,9 @@ class StartMode(StrEnum):
     START = "start-replication"
     RESUME = "resume-processing"
     RELOAD = "reload-target"
+
+
+GIL_SWITCH_SECONDS = 0.001
 
 
 @dataclass
@@ -110,6 +114,9 @@ class TaskRunner:
 
     # -- running -------------------------------------------------------------------------------
     def run(self, mode: StartMode = StartMode.START) -> RunResult:
+        # Capture and apply are CPU-bound threads; the writer thread waits on the target and then needs the
+        # GIL back. At the default 5 ms switch interval it queues that long after every round trip.
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         try:
             if self.settings.errors:
                 raise PlanError(self.settings.errors)

@@ -60,10 +60,10 @@ class _Open:
 
     __slots__ = ("xid", "position", "commit_time", "changes", "pieces", "nbytes")
 
-    def __init__(self, begin: pg.Begin):
-        self.xid = str(begin.xid)
-        self.position = format_lsn(begin.final_lsn)
-        self.commit_time = begin.commit_time
+    def __init__(self, final_lsn: int, commit_micros: int, xid: int):
+        self.xid = str(xid)
+        self.position = format_lsn(final_lsn)
+        self.commit_time = pg.pg_time(commit_micros)
         self.changes: list[RowChange] = []
         self.pieces = 0
         self.nbytes = 0
@@ -176,21 +176,24 @@ class PgChangeStream(ChangeStream):
 
     # -- messages -------------------------------------------------------------------------------
     def _handle(self, payload: bytes) -> None:
-        try:
-            message = pg.decode(payload)
-        except pg.DecodeError as exc:
-            raise EngineError(f"Slot {self.names.slot}: a pgoutput message could not be decoded ({exc}).",
-                              kind=ErrorKind.OTHER) from None
         txn = self._open
         if txn is not None:
             txn.nbytes += len(payload)
+        try:
+            first = payload[0]
+            if first == 0x42:  # 'B'
+                self._open = _Open(*pg.begin_fields(payload))
+                return
+            if first == 0x43:  # 'C'
+                self._commit(*pg.commit_fields(payload))
+                return
+            message = pg.decode(payload)
+        except (pg.DecodeError, IndexError) as exc:
+            raise EngineError(f"Slot {self.names.slot}: a pgoutput message could not be decoded ({exc}).",
+                              kind=ErrorKind.OTHER) from None
         kind = type(message)
         if kind is pg.Insert or kind is pg.Update or kind is pg.Delete:
             self._row(txn, message)
-        elif kind is pg.Begin:
-            self._open = _Open(message)
-        elif kind is pg.Commit:
-            self._commit(message)
         elif kind is pg.RelationMessage:
             self._relation(txn, message)
         elif kind is pg.TypeMessage:
@@ -256,14 +259,15 @@ class PgChangeStream(ChangeStream):
         txn.changes.append(change)
         self.read_changes += 1
 
-    def _commit(self, message: pg.Commit) -> None:
+    def _commit(self, commit_lsn: int, end_lsn: int) -> None:
         txn, self._open = self._open, None
-        self._ends[message.commit_lsn] = message.end_lsn
-        if len(self._ends) > REMEMBERED_COMMITS:
-            self._ends.popitem(last=False)
-        if message.commit_lsn >= self._position_lsn:
-            self._position_lsn = message.commit_lsn
-            self._position = txn.position if txn is not None else format_lsn(message.commit_lsn)
+        ends = self._ends
+        ends[commit_lsn] = end_lsn
+        if len(ends) > REMEMBERED_COMMITS:
+            ends.popitem(last=False)
+        if commit_lsn >= self._position_lsn:
+            self._position_lsn = commit_lsn
+            self._position = txn.position if txn is not None else format_lsn(commit_lsn)
         if txn is not None and (txn.changes or txn.pieces):
             self._ready.append(txn.piece(complete=True))
         # else nothing of ours was in it (a heartbeat, or a table we do not capture): only the position moves

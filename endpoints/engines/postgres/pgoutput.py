@@ -145,6 +145,24 @@ def decode(data: bytes | bytearray | memoryview) -> Message:
         raise DecodeError(f"malformed {chr(buf[0])!r} message: {exc}") from None
 
 
+def begin_fields(buf: bytes) -> tuple[int, int, int]:
+    """A Begin message's (final LSN, commit time in PostgreSQL microseconds, xid), without building a
+    Begin: a busy stream is mostly Begin, one row and Commit, and this is the cheap path for them."""
+    try:
+        return _BEGIN.unpack_from(buf, 1)
+    except struct.error as exc:
+        raise DecodeError(f"malformed 'B' message: {exc}") from None
+
+
+def commit_fields(buf: bytes) -> tuple[int, int]:
+    """A Commit message's (commit LSN, end LSN): see begin_fields."""
+    try:
+        _flags, commit_lsn, end_lsn, _time = _COMMIT.unpack_from(buf, 1)
+    except struct.error as exc:
+        raise DecodeError(f"malformed 'C' message: {exc}") from None
+    return commit_lsn, end_lsn
+
+
 def _begin(buf: bytes) -> Begin:
     final_lsn, commit_time, xid = _BEGIN.unpack_from(buf, 1)
     return Begin(final_lsn, pg_time(commit_time), xid)
