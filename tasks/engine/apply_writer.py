@@ -84,7 +84,10 @@ def runs(items: list[Item]) -> Iterator[Run]:
 
 
 def _unchanged_mask(change: TargetChange) -> tuple:
-    return tuple(v is UNCHANGED for v in change.row or ())
+    row = change.row or ()
+    if UNCHANGED not in row:
+        return ()  # the common case, checked without building a mask
+    return tuple(v is UNCHANGED for v in row)
 
 
 class GroupWriter:

@@ -54,7 +54,7 @@ class MetricsSampler:
             "CDCIncomingChanges": backlog,
             "CDCChangesDiskSource": backlog,
             "CDCChangesMemorySource": 0,
-            "CDCChangesMemoryTarget": 0,
+            "CDCChangesMemoryTarget": self.spool.changes_in_memory,
             "CDCChangesDiskTarget": self.spool.bytes_on_disk,
             "CDCThroughputRowsSource": (read - self._last_read) / elapsed,
             "CDCThroughputBandwidthSource": (read_bytes - self._last_read_bytes) / 1024 / elapsed,

@@ -35,6 +35,7 @@ class Route:
         self.shaper = RowShaper(plan)
         names = [c.name for c in plan.columns]
         self.key_indexes = tuple(names.index(k) for k in plan.key) if plan.key else tuple(range(len(names)))
+        self._pick_key = self.shaper.picker(self.key_indexes)
         self._layouts: dict[tuple[str, ...], tuple[int, ...] | None] = {}
 
     def to_target(self, change: RowChange) -> TargetChange:
@@ -69,8 +70,8 @@ class Route:
         return lambda values: tuple(values[i] if i >= 0 else None for i in order)
 
     def _key(self, values: tuple) -> tuple:
-        key = self.shaper.pick(values, self.key_indexes)
-        if any(v is UNCHANGED for v in key):
+        key = self._pick_key(values)
+        if UNCHANGED in key:
             raise ValueError(f"table {self.key}: the source sent no value for a key column")
         return key
 

@@ -59,6 +59,8 @@ class StartMode(StrEnum):
 
 
 GIL_SWITCH_SECONDS = 0.001
+# Changes held in memory between capture and apply before the spool writes them to disk (estimated).
+SPOOL_MEMORY_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -270,7 +272,7 @@ class TaskRunner:
     def _start_replication(self, routes: dict[TableKey, Route], checkpoint: Checkpoint, start: str) -> None:
         spec = self.spec
         directory = spec.spool_dir / spec.task_id
-        self.spool = Spool(directory / "main", spec.spool_limit_bytes)
+        self.spool = Spool(directory / "main", spec.spool_limit_bytes, memory_bytes=SPOOL_MEMORY_BYTES)
         self.stream = self.source.open_stream(spec.task_id, [r.plan.source for r in routes.values()], start)
         self.stop_capture = threading.Event()
         self.pump = CapturePump(self.stream, self.spool, self.stop_capture)

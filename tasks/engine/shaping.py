@@ -78,6 +78,15 @@ class RowShaper:
         """Shape a row given as {source column: value} (CDC changes carry their own column order)."""
         return self.shape(tuple(values.get(name) for name in self.read_columns))
 
+    def picker(self, indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple]:
+        """pick() for fixed indexes, prepared once (a table's key is picked from every change)."""
+        if self.identity and len(indexes) == 1:
+            only = indexes[0]
+            return lambda row: (row[only],)
+        if self.identity:
+            return lambda row: tuple(row[i] for i in indexes)
+        return lambda row: self.pick(row, indexes)
+
     def pick(self, row: Sequence[Any], indexes: Sequence[int]) -> tuple:
         """Only the target columns at `indexes`, from a row in read order."""
         getters = self._getters

@@ -60,17 +60,17 @@ def test_it_samples_the_cdc_metrics_with_target_bandwidth(clock):
     reporter = RecordingReporter()
     stream = types.SimpleNamespace(read_changes=0, read_bytes=0)
     loop = types.SimpleNamespace(applied_changes=0, last_commit_time=None)
-    spool = types.SimpleNamespace(backlog=0, bytes_on_disk=0)
+    spool = types.SimpleNamespace(backlog=0, bytes_on_disk=0, changes_in_memory=0)
     pump = types.SimpleNamespace(latency=lambda: 0.5)
     sampler = metrics.MetricsSampler(reporter, pump, loop, spool, stream, interval=2.0)
     stream.read_changes, stream.read_bytes = 400, 400 * 512
     loop.applied_changes = 300
-    spool.backlog, spool.bytes_on_disk = 100, 4096
+    spool.backlog, spool.bytes_on_disk, spool.changes_in_memory = 100, 4096, 70
     clock.now += 2.0
     sampler.maybe_sample()
     assert reporter.metrics == {
         "CDCIncomingChanges": 100.0, "CDCChangesDiskSource": 100.0, "CDCChangesMemorySource": 0.0,
-        "CDCChangesMemoryTarget": 0.0, "CDCChangesDiskTarget": 4096.0,
+        "CDCChangesMemoryTarget": 70.0, "CDCChangesDiskTarget": 4096.0,
         "CDCThroughputRowsSource": 200.0, "CDCThroughputBandwidthSource": 100.0,
         "CDCThroughputRowsTarget": 150.0, "CDCThroughputBandwidthTarget": 75.0,
         "CDCLatencySource": 0.5, "CDCLatencyTarget": 0.5,

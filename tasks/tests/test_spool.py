@@ -80,3 +80,73 @@ def test_it_wakes_a_waiting_reader_when_a_record_arrives(tmp_path):
     reader.join()
     assert got[0].xid == "7"
     assert time.monotonic() - started < 1
+
+
+ONE = spool_module._measure(txn(0))[0]  # estimated bytes of one one-change record
+
+
+def spooled_bytes(directory) -> int:
+    return sum(f.stat().st_size for f in directory.glob("*.spool"))
+
+
+def test_records_within_the_memory_budget_never_touch_the_disk(tmp_path):
+    spool = Spool(tmp_path / "s", 10**9, memory_bytes=10**6)
+    records = [txn(n) for n in range(50)]
+    for record in records:
+        spool.append(record)
+    assert spooled_bytes(tmp_path / "s") == 0 and spool.bytes_on_disk == 0
+    assert spool.changes_in_memory == 50
+    assert [spool.read(0) for _ in range(50)] == records
+    spool.release()
+    assert spool.changes_in_memory == 0
+
+
+def test_beyond_the_memory_budget_records_go_to_disk_and_keep_their_order(tmp_path):
+    spool = Spool(tmp_path / "s", 10**9, memory_bytes=20 * ONE)  # room for 20 one-change records
+    for n in range(100):
+        spool.append(txn(n))
+    assert spool.changes_in_memory == 20
+    assert spool.bytes_on_disk > 0
+    assert [spool.read(0).xid for _ in range(100)] == [str(n) for n in range(100)]
+    assert spool.read(0) is None
+
+
+def test_a_rewind_replays_records_from_memory_and_disk_alike(tmp_path):
+    spool = Spool(tmp_path / "s", 10**9, memory_bytes=5 * ONE)
+    for n in range(12):
+        spool.append(txn(n))
+    spool.read(0)
+    mark, read_before = spool.mark(), spool.records_read
+    first = [spool.read(0).xid for _ in range(9)]  # crosses from the memory records to the disk ones
+    spool.rewind(mark, read_before)
+    assert [spool.read(0).xid for _ in range(9)] == first == [str(n) for n in range(1, 10)]
+
+
+def test_released_records_free_the_budget_for_the_next_ones(tmp_path):
+    spool = Spool(tmp_path / "s", 10**9, memory_bytes=5 * ONE)
+    for n in range(5):
+        spool.append(txn(n))
+    for _ in range(5):
+        spool.read(0)
+    spool.release()
+    for n in range(5, 10):
+        spool.append(txn(n))
+    assert spool.bytes_on_disk == 0
+    assert [spool.read(0).xid for _ in range(5)] == ["5", "6", "7", "8", "9"]
+
+
+def test_memory_use_stays_bounded_when_the_reader_stops(tmp_path):
+    spool = Spool(tmp_path / "s", 10**9, memory_bytes=10 * ONE)
+    for n in range(2000):
+        spool.append(txn(n, "z" * 50))
+    assert spool.changes_in_memory == 10
+    assert spool.bytes_on_disk > 0
+    assert spool.backlog == 2000
+
+
+def test_records_in_memory_count_against_the_limit_too(tmp_path):
+    spool = Spool(tmp_path / "s", limit_bytes=10 * ONE, memory_bytes=10**9)
+    with pytest.raises(SpoolFull, match="allocated storage"):
+        for n in range(100):
+            spool.append(txn(n))
+    assert spool.records_written == 10
