@@ -314,3 +314,12 @@ def test_it_creates_control_tables_in_public_by_default(pg_database):
     engine_for(url).ensure_control_tables("")
     assert fetch(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
                       "AND table_name LIKE 'awsdms%'") == [(6,)]
+
+
+def test_the_commit_position_shown_is_the_checkpoints_position_or_start_within_the_column():
+    from endpoints.engines.checkpoints import commit_position
+
+    assert commit_position('{"v": 1, "phase": "cdc", "start": "0/10", "position": "0/2A"}') == "0/2A"
+    assert commit_position('{"v": 1, "phase": "full-load", "start": "0/10", "position": null}') == "0/10"
+    assert commit_position("not json") is None and commit_position("[1]") is None
+    assert commit_position('{"position": "mysql-bin.000001:4"}', max_length=8) is None

@@ -8,38 +8,19 @@ Times are UTC (the session's time zone is +00:00).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pymysql.connections import Connection
 
 from ..base import TableSyncState
+from ..checkpoints import commit_position, naive_utc
 from .control import APPLY_EXCEPTIONS, TABLE_STATE, TXN_STATE
 from .sqltext import qualified, quote
 
 _NOW = "UTC_TIMESTAMP(6)"
 # awsdms_apply_exceptions has DMS's name widths.
 _NAME_MAX = 128
-
-
-def commit_position(checkpoint: str) -> str | None:
-    """The source position a checkpoint covers, shown in awsdms_txn_state.COMMIT_POSITION for people:
-    the apply loop's checkpoints are JSON with the last applied position (else its start)."""
-    try:
-        data = json.loads(checkpoint)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    position = data.get("position") or data.get("start")
-    return str(position) if position else None
-
-
-def _naive_utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _updates(columns: tuple[str, ...], row_alias: bool) -> str:
@@ -58,7 +39,7 @@ def save_checkpoint(raw: Connection, schema: str, task_id: str, checkpoint: str,
         f"{_updates(('CHECKPOINT', 'COMMIT_POSITION', 'UPDATED_AT'), row_alias)}, "
         f"`COMMIT_TIME` = COALESCE({new_time}, `COMMIT_TIME`)")
     with raw.cursor() as cursor:
-        cursor.execute(statement, (task_id, checkpoint, commit_position(checkpoint), _naive_utc(commit_time)))
+        cursor.execute(statement, (task_id, checkpoint, commit_position(checkpoint), naive_utc(commit_time)))
 
 
 def save_tables(raw: Connection, schema: str, task_id: str, tables: Mapping[tuple[str, str], TableSyncState],

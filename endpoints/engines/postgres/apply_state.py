@@ -7,14 +7,14 @@ with the group it was found in (a group that is rolled back and replayed logs it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
 
 from ..base import TableSyncState
+from ..checkpoints import commit_position, naive_utc
 from .control import APPLY_EXCEPTIONS, TABLE_STATE, TXN_STATE
 
 _NOW = sql.SQL("(clock_timestamp() AT TIME ZONE 'UTC')")
@@ -27,25 +27,6 @@ def _table(schema: str, name: str) -> sql.Identifier:
     return sql.Identifier(schema, name)
 
 
-def commit_position(checkpoint: str) -> str | None:
-    """The source position a checkpoint covers, shown in awsdms_txn_state.commit_position for people:
-    the apply loop's checkpoints are JSON with the last applied position (else its start)."""
-    try:
-        data = json.loads(checkpoint)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    position = data.get("position") or data.get("start")
-    return str(position) if position else None
-
-
-def _naive_utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def save_checkpoint(conn: psycopg.Connection, schema: str, task_id: str, checkpoint: str,
                     commit_time: datetime | None) -> None:
     statement = sql.SQL(
@@ -53,7 +34,7 @@ def save_checkpoint(conn: psycopg.Connection, schema: str, task_id: str, checkpo
         "ON CONFLICT (task_name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, "
         "commit_position = EXCLUDED.commit_position, commit_time = coalesce(EXCLUDED.commit_time, {}.commit_time), "
         "updated_at = EXCLUDED.updated_at").format(_table(schema, TXN_STATE), _NOW, sql.Identifier(TXN_STATE))
-    conn.execute(statement, (task_id, checkpoint, commit_position(checkpoint), _naive_utc(commit_time)))
+    conn.execute(statement, (task_id, checkpoint, commit_position(checkpoint), naive_utc(commit_time)))
 
 
 def save_tables(conn: psycopg.Connection, schema: str, task_id: str,

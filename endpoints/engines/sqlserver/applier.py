@@ -20,7 +20,6 @@ for other refused values, CONNECTION_LOST when the connection drops (see errors.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,6 +28,7 @@ from itertools import groupby
 from typing import Any
 
 from ..base import UNCHANGED, Applier, TableSyncState, TargetChange
+from ..checkpoints import commit_position
 from ..conninfo import ConnectionInfo
 from ..errors import EngineError, ErrorKind
 from ..plan import ColumnPlan, TablePlan
@@ -176,8 +176,8 @@ class SqlServerApplier(Applier):
                 self._pending[key] = value
                 rows.append([task_id, owner, name, *value])
         with self._doing("writing the checkpoint"):
-            self.cursor.execute(checkpoint_upsert(self.schema), task_id, checkpoint, _commit_position(checkpoint),
-                                commit_time)
+            position = commit_position(checkpoint, _COMMIT_POSITION_LIMIT)
+            self.cursor.execute(checkpoint_upsert(self.schema), task_id, checkpoint, position, commit_time)
             if rows:
                 self._batched(table_state_upsert(self.schema), rows)
 
@@ -307,14 +307,3 @@ def _where_picker(plan: TablePlan) -> Callable[[tuple], list]:
         return lambda key: [for_sqlserver(dms, v) for dms, v in zip(key_types, key, strict=True)]
     all_types = [c.dms_type for c in plan.columns]
     return lambda key: [v for dms, value in zip(all_types, key, strict=True) for v in (for_sqlserver(dms, value),) * 2]
-
-
-def _commit_position(checkpoint: str) -> str | None:
-    """The position the checkpoint names, for people reading awsdms_txn_state (the CHECKPOINT column
-    is what resume uses). None when the checkpoint is not JSON or names none."""
-    try:
-        data = json.loads(checkpoint)
-    except ValueError:
-        return None
-    position = (data.get("position") or data.get("start")) if isinstance(data, dict) else None
-    return position if isinstance(position, str) and len(position) <= _COMMIT_POSITION_LIMIT else None
