@@ -35,7 +35,7 @@ from endpoints.engines.plan import TablePlan
 from .apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully
 from .capture import Solo
 from .netting import net
-from .reporting import Component, Reporter, Severity, TableKey, TableState
+from .reporting import Component, Reporter, Severity, TableCounts, TableKey, TableState
 from .routing import Route, RouteStatus
 from .spool import Marker, Spool
 
@@ -233,10 +233,13 @@ class ApplyLoop:
             except EngineError as exc:
                 if exc.permanent:
                     raise
-                self._abandon(spool, mark, read_before, saved, saved_checkpoint)
+                tried = self.checkpoint.position
+                counts = self._abandon(spool, mark, read_before, saved, saved_checkpoint)
                 attempt += 1
                 self._backoff(attempt, exc)
                 self._reload_state()
+                if tried != saved_checkpoint.position and self.checkpoint.position == tried:
+                    self._report_counts(counts)  # the group did commit: only the answer was lost
 
     def _group(self, spool: Spool, main: bool, careful: bool) -> bool:
         self._careful = careful
@@ -390,12 +393,16 @@ class ApplyLoop:
         self.pipe.wait()
         spool.release()
         self.last_commit_time = last.commit_time
-        for key, counts in self.writer.take_counts().items():
-            self.applied_changes += counts.inserts + counts.updates + counts.deletes + counts.ddls
-            self.reporter.table_counts(key, counts)
+        self._report_counts(self.writer.take_counts())
         self.reporter.checkpoint(self.checkpoint.dumps(), last.commit_time)
         if advance:
             self.acknowledge(last.position)
+
+    def _report_counts(self, counts: dict[TableKey, TableCounts]) -> None:
+        for key, table_counts in counts.items():
+            self.applied_changes += table_counts.inserts + table_counts.updates + table_counts.deletes \
+                + table_counts.ddls
+            self.reporter.table_counts(key, table_counts)
 
     def _commit_now(self, checkpoint: str, commit_time: datetime | None,
                     states: dict[tuple[str, str], TableSyncState]) -> None:
@@ -536,15 +543,17 @@ class ApplyLoop:
                                   on_ddl=self._apply_ddl)
         self.group_open = False
 
-    def _abandon(self, spool: Spool, mark, read_before: int,
-                 saved: dict[TableKey, tuple[TableSyncState, TablePlan]], checkpoint: Checkpoint) -> None:
+    def _abandon(self, spool: Spool, mark, read_before: int, saved: dict[TableKey, tuple[TableSyncState, TablePlan]],
+                 checkpoint: Checkpoint) -> dict[TableKey, TableCounts]:
+        """Roll the group back and rewind to its start. Returns the counts of what it wrote (reported only
+        if the target turns out to have committed it after all)."""
         self.pipe.wait(swallow=True)
         try:
             self.applier.rollback()
         except EngineError:
             pass
         self.group_open = False
-        self.writer.take_counts()
+        counts = self.writer.take_counts()
         self.checkpoint = checkpoint
         spool.rewind(mark, read_before)
         self._decided.clear()
@@ -553,6 +562,7 @@ class ApplyLoop:
             route.sync = sync
             if route.plan is not plan:
                 route.use_plan(plan)
+        return counts
 
     def _backoff(self, attempt: int, exc: EngineError) -> None:
         limit = self.options.retry_limit

@@ -164,6 +164,12 @@ def history(t: Tables) -> list[Transaction]:
 
 EXPECTED_ACCOUNTS = [(2, "cy", 0), (3, "ann", 15)]
 EXPECTED_AUDIT = [(1, "opened"), (2, "moved 5"), (3, "closed"), (4, "renumbered"), (4, "renumbered")]
+# (inserts, updates, deletes) per table that history() applies
+EXPECTED_COUNTS = {"accounts": (3, 2, 1), "audit": (5, 0, 0)}
+
+
+def counted(run: LoopRun) -> dict[str, tuple[int, int, int]]:
+    return {key.table: (c.inserts, c.updates, c.deletes) for key, c in run.reporter.counts.items()}
 
 
 @pytest.mark.live
@@ -335,6 +341,7 @@ def test_it_applies_a_group_again_when_its_commit_failed(tables, tmp_path, monke
     assert run.error is None
     assert contents(tables.url, "accounts") == EXPECTED_ACCOUNTS
     assert contents(tables.url, "audit") == EXPECTED_AUDIT
+    assert counted(run) == EXPECTED_COUNTS  # the rolled-back attempt is not counted
 
 
 @pytest.mark.live
@@ -345,3 +352,4 @@ def test_it_does_not_apply_twice_a_group_whose_commit_answer_was_lost(tables, tm
     assert run.error is None
     assert contents(tables.url, "accounts") == EXPECTED_ACCOUNTS
     assert contents(tables.url, "audit") == EXPECTED_AUDIT
+    assert counted(run) == EXPECTED_COUNTS  # the committed group is counted once, though its answer was lost
