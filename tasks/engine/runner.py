@@ -116,9 +116,6 @@ class TaskRunner:
 
     # -- running -------------------------------------------------------------------------------
     def run(self, mode: StartMode = StartMode.START) -> RunResult:
-        # Capture and apply are CPU-bound threads; the writer thread waits on the target and then needs the
-        # GIL back. At the default 5 ms switch interval it queues that long after every round trip.
-        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         try:
             if self.settings.errors:
                 raise PlanError(self.settings.errors)
@@ -271,6 +268,9 @@ class TaskRunner:
 
     def _start_replication(self, routes: dict[TableKey, Route], checkpoint: Checkpoint, start: str) -> None:
         spec = self.spec
+        # Capture and apply are CPU-bound threads; the writer thread waits on the target and then needs the
+        # GIL back. At the default 5 ms switch interval it queues that long after every round trip.
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         directory = spec.spool_dir / spec.task_id
         self.spool = Spool(directory / "main", spec.spool_limit_bytes, memory_bytes=SPOOL_MEMORY_BYTES)
         self.stream = self.source.open_stream(spec.task_id, [r.plan.source for r in routes.values()], start)
