@@ -6,12 +6,12 @@ endpoints page is saved as docs/screenshots/endpoints.png, which the README show
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from dmsconsole.tests import personas
+from dmsconsole.tests.browser import chromium
 from dmsconsole.tests.fixtures import make_instance, unique
 from dmsconsole.tests.screenshots import screenshot_path
 from endpoints.engines.conninfo import ConnectionInfo
@@ -21,27 +21,12 @@ from tasks.tests.workers import running_worker
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
 def browser_page():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run scripts/services.sh (make test does)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below are plain sync code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1440, "height": 860})
-        try:
-            yield page
-        finally:
-            browser.close()
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1440, "height": 860})
 
 
 def test_it_signs_in_creates_a_postgresql_source_and_tests_its_connection(live_server, browser_page, pg_database,

@@ -7,7 +7,6 @@ Screenshots: task-monitoring.png and task-table-statistics.png (dmsconsole.tests
 
 from __future__ import annotations
 
-import os
 import time
 import urllib.request
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dmsconsole.tests import personas
+from dmsconsole.tests.browser import chromium as launch_chromium
 from dmsconsole.tests.screenshots import screenshot_path
 from monitoring.models import TableStatistics
 from monitoring.tests.console_server import running_console
@@ -26,9 +26,6 @@ from tasks.tests.workers import worker_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IDENTIFIER = "orders-live"
 TOKEN = "live-scrape-token"
 
@@ -49,18 +46,8 @@ def console(cluster, tmp_path):
 
 @pytest.fixture
 def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run scripts/services.sh (make test does)")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop in this thread
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with launch_chromium() as browser:
+        yield browser
 
 
 def make_source(url: str) -> None:

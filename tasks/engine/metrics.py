@@ -14,20 +14,14 @@ from typing import Any
 from .reporting import Reporter
 
 
-class MetricsSampler:
-    """Turns the capture's and applier's counters into rates and latencies every `interval` seconds."""
+class _Periodic:
+    """Something that samples every `interval` seconds (its `_last_at` is when it last did)."""
 
-    def __init__(self, reporter: Reporter, pump: Any, loop: Any, spool: Any, stream: Any, interval: float):
-        self.reporter = reporter
-        self.pump = pump
-        self.loop = loop
-        self.spool = spool
-        self.stream = stream
-        self.interval = interval
-        self._last_at = time.monotonic()
-        self._last_read = 0
-        self._last_read_bytes = 0
-        self._last_applied = 0
+    interval: float
+    _last_at: float
+
+    def sample(self) -> None:
+        raise NotImplementedError
 
     def maybe_sample(self) -> None:
         if time.monotonic() - self._last_at >= self.interval:
@@ -44,6 +38,22 @@ class MetricsSampler:
         thread = threading.Thread(target=body, name="metrics", daemon=True)
         thread.start()
         return thread
+
+
+class MetricsSampler(_Periodic):
+    """Turns the capture's and applier's counters into rates and latencies every `interval` seconds."""
+
+    def __init__(self, reporter: Reporter, pump: Any, loop: Any, spool: Any, stream: Any, interval: float):
+        self.reporter = reporter
+        self.pump = pump
+        self.loop = loop
+        self.spool = spool
+        self.stream = stream
+        self.interval = interval
+        self._last_at = time.monotonic()
+        self._last_read = 0
+        self._last_read_bytes = 0
+        self._last_applied = 0
 
     def sample(self) -> None:
         now = time.monotonic()
@@ -82,7 +92,7 @@ def _average(total: float, count: int) -> float:
     return total / count if count else 0.0
 
 
-class FullLoadMeter:
+class FullLoadMeter(_Periodic):
     """FullLoadThroughputRowsSource/Target and FullLoadThroughputBandwidthSource/Target every `interval`
     seconds while tables load. Loaders report a batch once it is written, so rows read and rows written
     are the same batches (the source and target figures differ only when a batch is still in flight)."""
@@ -102,22 +112,6 @@ class FullLoadMeter:
         with self._lock:
             self._rows += rows
             self._bytes += nbytes
-
-    def maybe_sample(self) -> None:
-        if time.monotonic() - self._last_at >= self.interval:
-            self.sample()
-
-    def run_until(self, stop: threading.Event) -> threading.Thread:
-        """Sample on a thread of its own until `stop`: through the full load too, when the runner's
-        thread is busy loading tables."""
-
-        def body() -> None:
-            while not stop.wait(min(self.interval, 1.0)):
-                self.maybe_sample()
-
-        thread = threading.Thread(target=body, name="metrics", daemon=True)
-        thread.start()
-        return thread
 
     def sample(self) -> None:
         now = time.monotonic()

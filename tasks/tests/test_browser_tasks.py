@@ -10,20 +10,18 @@ Each wizard step and the task page are saved with screenshot_path (docs/screensh
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from dmsconsole.tests import personas
+from dmsconsole.tests.browser import chromium
 from dmsconsole.tests.fixtures import make_instance, unique
 from dmsconsole.tests.screenshots import screenshot_path
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.tests import mysql_helpers
-from endpoints.tests.test_browser_endpoints import CHROMIUM, CHROMIUM_ARGS
 from tasks.models import ReplicationTask
 
 from .workers import running_worker
@@ -46,18 +44,8 @@ SOURCE_TABLES = (
 
 @pytest.fixture
 def browser() -> Iterator:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run scripts/services.sh (make test does)")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop in this thread
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with chromium() as launched:
+        yield launched
 
 
 def signed_in(browser, live_server, user):
