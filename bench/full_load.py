@@ -1,13 +1,14 @@
 """Full-load benchmark: our engine against the COPY pipe (PG->PG) and pgloader (MySQL->PG).
 
-    .venv/bin/python bench/full_load.py [--rows 1000000] [--rss-rows 5000000] [--skip-large]
+    .venv/bin/python bench/full_load.py [--rows 1000000] [--rss-rows 5000000] [--repeats 3] [--skip-large]
 
 Builds, deterministically, an `orders` table of N rows in a PostgreSQL and a MariaDB
 source (id bigint PK, customer_id int, status varchar(20), amount numeric(12,2), note
 text of ~80 chars, created_at timestamp, payload json, flag boolean) and measures in
 one run:
   * PG->PG: `python -m tasks.engine run` vs `psql \\copy to stdout | psql \\copy from stdin`
-    into the same empty table;
+    into the same empty table, --repeats times each, alternating, each after a CHECKPOINT (this
+    machine's timings vary by a third from run to run; the medians are compared);
   * MySQL->PG: our engine vs pgloader (installed from Debian's packages if missing);
   * the engine's peak RSS (the runner and its loader processes together) at N and at
     --rss-rows rows, to show memory stays flat;
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,6 +112,13 @@ def settings(workdir: Path, subtasks: int, target_schema: str = "") -> Path:
     return path
 
 
+def compile_project() -> None:
+    """Byte-compile the engine as an installation would: with PYTHONDONTWRITEBYTECODE set, every run
+    would otherwise spend about 0.15 s compiling our modules, a cost no installed service pays."""
+    subprocess.run([PY, "-m", "compileall", "-q", "-j", "0", "endpoints", "tasks", "dmsconsole"], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def run_engine(source: str, target: str, mapping: Path, setting: Path) -> tuple[float, int]:
     """Seconds and peak RSS (bytes) of the runner and every process it starts."""
     started = time.monotonic()
@@ -132,8 +141,18 @@ def run_engine(source: str, target: str, mapping: Path, setting: Path) -> tuple[
     return seconds, peak
 
 
+def checkpoint() -> None:
+    """Start each timed run with no dirty buffers of the previous one left to write."""
+    psql("postgres", "CHECKPOINT")
+
+
+def _runs(seconds: list[float]) -> str:
+    return ", ".join(f"{s:.2f} s" for s in seconds)
+
+
 def copy_pipe(rows: int) -> float:
     psql("bench_tgt", "TRUNCATE orders")
+    checkpoint()
     started = time.monotonic()
     sh('psql -X -q -h 127.0.0.1 -U postgres -d bench_src -c "\\copy orders to stdout" | '
        'psql -X -q -h 127.0.0.1 -U postgres -d bench_tgt -c "\\copy orders from stdin"')
@@ -152,6 +171,7 @@ def ensure_pgloader() -> str:
 
 def run_pgloader(rows: int) -> float:
     fresh_pg("bench_pgl")
+    checkpoint()
     pgloader = ensure_pgloader()
     started = time.monotonic()
     subprocess.run([pgloader, "--no-ssl-cert-verification", f"{MY}/bench_src", f"{PG}/bench_pgl"],
@@ -170,6 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rss-rows", type=int, default=5_000_000)
+    parser.add_argument("--repeats", type=int, default=3, help="PG->PG runs of each side (the median counts)")
     parser.add_argument("--skip-large", action="store_true", help="skip the --rss-rows run")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-full-load-"))
@@ -178,20 +199,29 @@ def main() -> None:
 
     print(f"Building sources: orders with {rows:,} rows in PostgreSQL and MariaDB", flush=True)
     build_sources(rows, ["orders"])
-    print("PostgreSQL -> PostgreSQL")
-    fresh_pg("bench_tgt")
-    seconds, rss = run_engine(f"{PG}/bench_src", f"{PG}/bench_tgt", mappings("public", ["orders"], workdir),
-                              settings(workdir, 8))
-    results.update(pg_engine_rows_per_s=rows / seconds, pg_engine_peak_rss_mb=rss / 2**20)
-    line("our engine", rows, seconds, f"  peak RSS {rss / 2**20:.0f} MB")
-    pipe = copy_pipe(rows)
+    compile_project()
+    print(f"PostgreSQL -> PostgreSQL ({args.repeats} runs of each, alternating; medians)")
+    engine_runs, pipe_runs, peak = [], [], 0
+    for _ in range(args.repeats):
+        fresh_pg("bench_tgt")
+        checkpoint()
+        seconds, rss = run_engine(f"{PG}/bench_src", f"{PG}/bench_tgt", mappings("public", ["orders"], workdir),
+                                  settings(workdir, 8))
+        engine_runs.append(seconds)
+        peak = max(peak, rss)
+        pipe_runs.append(copy_pipe(rows))
+    seconds, pipe = statistics.median(engine_runs), statistics.median(pipe_runs)
+    results.update(pg_engine_rows_per_s=rows / seconds, pg_engine_peak_rss_mb=peak / 2**20,
+                   pg_engine_seconds=engine_runs, pg_copy_pipe_seconds=pipe_runs)
+    line("our engine", rows, seconds, f"  peak RSS {peak / 2**20:.0f} MB  runs: {_runs(engine_runs)}")
     results["pg_copy_pipe_rows_per_s"] = rows / pipe
-    line("psql \\copy | psql \\copy (baseline)", rows, pipe)
+    line("psql \\copy | psql \\copy (baseline)", rows, pipe, f"  runs: {_runs(pipe_runs)}")
     results["pg_ratio"] = pipe / seconds
     print(f"  ratio engine / COPY pipe: {results['pg_ratio']:.2f}x (target >= 0.8x)")
 
     print("MySQL -> PostgreSQL")
     fresh_pg("bench_tgt")
+    checkpoint()
     seconds, rss = run_engine(f"{MY}/bench_src", f"{PG}/bench_tgt", mappings("bench_src", ["orders"], workdir),
                               settings(workdir, 8))
     results.update(my_engine_rows_per_s=rows / seconds, my_engine_peak_rss_mb=rss / 2**20)
@@ -209,6 +239,7 @@ def main() -> None:
         psql("bench_src", PG_ORDERS.format(table=table, rows=250_000))
     for subtasks in (1, 4):
         fresh_pg("bench_tgt")
+        checkpoint()
         seconds, _ = run_engine(f"{PG}/bench_src", f"{PG}/bench_tgt", mappings("public", tables, workdir),
                                 settings(workdir, subtasks))
         results[f"parallel_{subtasks}_seconds"] = seconds
@@ -221,6 +252,7 @@ def main() -> None:
         build_sources(big, ["orders"])
         for name, source, schema in (("pg", f"{PG}/bench_src", "public"), ("my", f"{MY}/bench_src", "bench_src")):
             fresh_pg("bench_tgt")
+            checkpoint()
             seconds, rss = run_engine(source, f"{PG}/bench_tgt", mappings(schema, ["orders"], workdir),
                                       settings(workdir, 8))
             results[f"{name}_large_peak_rss_mb"] = rss / 2**20

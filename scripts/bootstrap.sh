@@ -18,3 +18,6 @@ fi
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 "$venv/bin/python" -m pip install -q -r requirements-dev.txt
+# Byte-compile the project once: where PYTHONDONTWRITEBYTECODE is set (as on CI machines) every
+# engine process would otherwise compile its modules again at start.
+"$venv/bin/python" -m compileall -q -j 0 dmsconsole endpoints tasks monitoring >/dev/null

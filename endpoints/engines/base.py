@@ -370,7 +370,8 @@ class Engine(ABC):
 
     @abstractmethod
     def load(self, plan: TablePlan, batches: Iterable[RowBatch], *, commit_rows: int) -> LoadResult:
-        """Write batches with the fastest safe bulk path, committing about every commit_rows rows.
+        """Write batches with the fastest safe bulk path; an engine may commit about every commit_rows
+        rows (MySQL, SQL Server) or once at the end (PostgreSQL, whose COPY pays for every restart).
         PYTHON batches hold rows in target column order here (the shaper ran)."""
 
     def finish_table(self, plan: TablePlan) -> None:  # noqa: B027 - optional hook

@@ -7,9 +7,8 @@ so reporters are only ever called from one thread.
 
 from __future__ import annotations
 
-import multiprocessing
 import queue
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from endpoints.engines.conninfo import ConnectionInfo
@@ -55,6 +54,10 @@ class LocalExecutor:
         self.target = target
         self.commit_rate = commit_rate
         if kind == "process":
+            # Imported here: most loads run in threads and need neither module.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("spawn")
             self._queue: Any = context.Queue()
             self._pool: Executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,

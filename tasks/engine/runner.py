@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from endpoints.engines import get_engine
-from endpoints.engines.base import Applier, Engine, TableSyncState
+from endpoints.engines.base import Applier, Engine, RowFormat, TableSyncState
 from endpoints.engines.catalog import SourceTable
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.errors import EngineError, ErrorKind
@@ -36,6 +36,7 @@ from .apply_writer import ErrorPolicies, Policy, StopTask
 from .capture import CapturePump
 from .executors import LocalExecutor, UnitExecutor
 from .full_load import FullLoad, FullLoadOptions, TableFailed, TaskStopped, table_key
+from .load_unit import choose_format
 from .metrics import MetricsSampler
 from .planner import build_plan
 from .planning import Plan, PlanError, build_task_plan
@@ -108,6 +109,7 @@ class TaskRunner:
         self.stop_position: StopPosition | None = parse_stop_position(spec.cdc_stop_position)
         self.loop: ApplyLoop | None = None
         self._units_hint = 0  # load units of the full load about to start (sizes the local pool)
+        self._streamed_units = False  # every unit moves COPY/LOAD text lines, not Python rows
         self.pump: CapturePump | None = None
 
     # -- planning ------------------------------------------------------------------------------
@@ -160,13 +162,16 @@ class TaskRunner:
         units = self._units_hint
         if self.spec.executor_factory is not None:
             return self.spec.executor_factory(options, units)
-        # One unit gains nothing from another process and pays for starting it (a second or so of CPU).
-        kind = "thread" if units == 1 else self.spec.executor
+        # One unit gains nothing from another process and pays for starting it (a second or so of CPU);
+        # units that pass text lines through spend their time in the servers, not in Python, so threads
+        # serve them as well as processes would, without that start-up cost for each worker.
+        kind = "thread" if units == 1 or self._streamed_units else self.spec.executor
         return LocalExecutor(self.spec.source, self.spec.target, workers=max(1, min(options.max_subtasks, units or 99)),
                              commit_rate=options.commit_rate, kind=kind)
 
     def _full_load(self, plans: list[TablePlan], **kwargs: Any) -> FullLoad:
         self._units_hint = sum(max(1, len(p.segments)) for p in plans)
+        self._streamed_units = all(choose_format(self.source, self.target, p) is not RowFormat.PYTHON for p in plans)
         return FullLoad(self.spec.source, self.spec.target, plans, self._full_load_options(), self.reporter,
                         self._executor(), stop=self.stop, **kwargs)
 

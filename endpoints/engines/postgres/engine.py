@@ -14,8 +14,7 @@ from ..catalog import SourceColumn, SourceTable
 from ..errors import EngineError, ErrorKind
 from ..plan import PrepMode, Segment, TablePlan
 from ..types import DmsType
-from . import capture as cdc
-from . import catalog, control, ddl, reader, readiness, replication, segments, typemap, writer
+from . import catalog, control, ddl, reader, readiness, segments, typemap, writer
 from . import snapshot as snapshots
 from .attributes import EXTRA_ATTRIBUTES
 from .connection import connect, translate_error
@@ -88,15 +87,22 @@ class PostgresEngine(Engine):
         control.ensure_control_tables(self.conn, schema)
 
     # -- change data capture: source side (capture.py, replication.py) --------------------------
+    # Imported when first used: a full load does without them (and without psycopg2).
     def begin_capture(self, task_id: str, tables: Sequence[SourceTable], *, start: str | None = None,
                       with_snapshot: bool = False) -> AbstractContextManager[CaptureStart]:
+        from . import replication
+
         return replication.begin_capture(self.conn, task_id, tables, start=start, with_snapshot=with_snapshot)
 
     def open_stream(self, task_id: str, tables: Sequence[SourceTable], start: str,
                     options: Mapping[str, Any] | None = None) -> ChangeStream:
-        return cdc.open_stream(self.conn, task_id, tables, start, options)
+        from . import capture
+
+        return capture.open_stream(self.conn, task_id, tables, start, options)
 
     def end_capture(self, task_id: str) -> None:
+        from . import replication
+
         replication.end_capture(self.conn, task_id)
 
     def current_position(self) -> str:

@@ -1,7 +1,8 @@
 """Full-load reads: one table (or one key range of it) streamed in batches.
 
 PYTHON batches come from a server-side cursor; PG_COPY_TEXT batches (passthrough
-plans) come from COPY (SELECT ...) TO STDOUT as whole lines in target column order.
+plans) come from COPY (SELECT ...) TO STDOUT as whole lines in target column order,
+taken off libpq in blocks (copy_out.py).
 The next batch is read in a helper thread while the caller writes the current one
 (prefetch.py), so at most two batches exist at any time.
 """
@@ -21,6 +22,7 @@ from ..types import T
 from . import sqlbuild
 from .catalog import column_types
 from .connection import connect, translate_error
+from .copy_out import copy_out_blocks
 from .prefetch import prefetched
 from .values import CopyLobField, read_expression, truncate_copy_line, truncate_value, value_size
 
@@ -165,27 +167,36 @@ def _copy_batches(conn: psycopg.Connection, conninfo: ConnectionInfo, plan: Tabl
     names = [c.source for c in plan.columns]  # target column order
     statement, params = sqlbuild.select(plan, _expressions(conn, plan, names, _same_types(plan)), segment)
     copy_sql = sql.SQL("COPY ({}) TO STDOUT").format(statement)
+    bound = psycopg.ClientCursor(conn).mogrify(copy_sql, params or None).encode(conn.info.encoding)
     limit = _lob_limit(plan)
-    lobs = [CopyLobField(i, c.dms_type.name is T.BLOB) for i, c in enumerate(plan.columns) if c.dms_type.is_lob]
-    fields = lobs if limit is not None else []
-    fail_on_cut = conninfo.flag("failTasksOnLobTruncation")
-    with conn.cursor() as cur, cur.copy(copy_sql, params or None) as copy:
-        buffer = bytearray()
-        rows = cut = 0
-        for line in copy:
-            if fields and len(line) > limit:
-                line, count, longest = truncate_copy_line(bytes(line), fields, limit)
-                if count and fail_on_cut:
-                    raise _lob_failure(conninfo, plan, _lob_names(plan, fields), longest, limit)
-                cut += count
-            buffer += line
-            rows += 1
-            if rows >= batch_rows:
-                yield _copy_batch(buffer, rows, cut)
-                buffer = bytearray()
-                rows = cut = 0
-        if rows:
-            yield _copy_batch(buffer, rows, cut)
+    fields = [CopyLobField(i, c.dms_type.name is T.BLOB) for i, c in enumerate(plan.columns) if c.dms_type.is_lob]
+    cutter = _LineCutter(conninfo, plan, fields, limit) if limit is not None and fields else None
+    for data, rows in copy_out_blocks(conn, bound, batch_rows, long_line=limit,
+                                      on_long_line=cutter.cut if cutter else None):
+        cut = cutter.take_count() if cutter else 0
+        yield RowBatch(RowFormat.PG_COPY_TEXT, rows, data, nbytes=len(data),
+                       notes={"lob_truncated": cut} if cut else {})
+
+
+class _LineCutter:
+    """Cuts the LOB values of a COPY line longer than the LOB limit, counting them (or failing the
+    task when the endpoint sets failTasksOnLobTruncation)."""
+
+    def __init__(self, conninfo: ConnectionInfo, plan: TablePlan, fields: Sequence[CopyLobField], limit: int):
+        self.conninfo, self.plan, self.fields, self.limit = conninfo, plan, fields, limit
+        self.fail = conninfo.flag("failTasksOnLobTruncation")
+        self.count = 0
+
+    def cut(self, line: bytes) -> bytes:
+        line, count, longest = truncate_copy_line(line, self.fields, self.limit)
+        if count and self.fail:
+            raise _lob_failure(self.conninfo, self.plan, _lob_names(self.plan, self.fields), longest, self.limit)
+        self.count += count
+        return line
+
+    def take_count(self) -> int:
+        count, self.count = self.count, 0
+        return count
 
 
 def _same_types(plan: TablePlan) -> list[bool]:
@@ -199,6 +210,3 @@ def _lob_names(plan: TablePlan, fields: Sequence[CopyLobField]) -> str:
     return "/".join(plan.columns[f.index].name for f in fields)
 
 
-def _copy_batch(buffer: bytearray, rows: int, cut: int) -> RowBatch:
-    data = bytes(buffer)
-    return RowBatch(RowFormat.PG_COPY_TEXT, rows, data, nbytes=len(data), notes={"lob_truncated": cut} if cut else {})
