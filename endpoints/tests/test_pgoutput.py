@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from endpoints.engines.base import UNCHANGED
 from endpoints.engines.postgres.lsn import format_lsn, is_lsn, parse_lsn
@@ -185,8 +187,15 @@ def test_it_parses_and_prints_lsns(text, value):
     assert is_lsn(text)
 
 
-@pytest.mark.parametrize("text", ["", "16", "16/", "/1", "G/1", "1/2/3", "123456789/0", "2024-01-01"])
+@pytest.mark.parametrize("text", ["", "16", "16/", "/1", "G/1", "1/2/3", "123456789/0", "2024-01-01",
+                                  "\u0661/2", "1_0/2", "+1/2", "1/-2"])
 def test_it_refuses_text_that_is_not_an_lsn(text):
     assert not is_lsn(text)
     with pytest.raises(Exception, match="is not a PostgreSQL log position"):
         parse_lsn(text)
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1))
+def test_an_lsn_survives_printing_and_parsing(value):
+    assert parse_lsn(format_lsn(value)) == value
+    assert parse_lsn(format_lsn(value).lower()) == value

@@ -157,7 +157,7 @@ class ApplyLoop:
         self.replan = replan
         # Whether the target still needs a transaction, decided on its first piece for each table:
         # later pieces share its position and must follow the same decision. Keyed by main/cache.
-        self._decided: dict[bool, tuple[str, dict[TableKey, bool]]] = {}
+        self._decided: dict[bool, tuple[str, dict[Route, bool]]] = {}  # by Route: identity hashes cheaply
         self.caches: dict[TableKey, Spool] = {}
         self._cached_open: dict[TableKey, str] = {}  # tables whose cache holds an unfinished transaction
         self.events: queue.Queue[Callable[[], None]] = queue.Queue()
@@ -301,9 +301,9 @@ class ApplyLoop:
             if route.status is RouteStatus.SUSPENDED:
                 route.suspended_changes += 1
                 continue
-            needed = decided.get(route.key)
+            needed = decided.get(route)
             if needed is None:
-                needed = decided[route.key] = self._needed(route, txn.position, main)
+                needed = decided[route] = self._needed(route, txn.position, main)
             if not needed:
                 continue
             if change.op is Op.TRUNCATE and not self.options.handle_truncate:
@@ -339,7 +339,7 @@ class ApplyLoop:
             self.last_read_position = txn.position
         return taken
 
-    def _decisions(self, position: str, main: bool) -> dict[TableKey, bool]:
+    def _decisions(self, position: str, main: bool) -> dict[Route, bool]:
         current = self._decided.get(main)
         if current is None or current[0] != position:
             current = (position, {})

@@ -37,9 +37,17 @@ class Route:
         self.key_indexes = tuple(names.index(k) for k in plan.key) if plan.key else tuple(range(len(names)))
         self._pick_key = self.shaper.picker(self.key_indexes)
         self._layouts: dict[tuple[str, ...], tuple[int, ...] | None] = {}
+        # The stream repeats one column list for change after change: compared by identity before hashing.
+        self._last_columns: tuple[str, ...] | None = None
+        self._last_reorder = _same
 
     def to_target(self, change: RowChange) -> TargetChange:
-        reorder = self._layout(change.relation.columns)
+        columns = change.relation.columns
+        if columns is self._last_columns:
+            reorder = self._last_reorder
+        else:
+            reorder = self._last_reorder = self._layout(columns)
+            self._last_columns = columns
         op = change.op
         if op is Op.INSERT:
             return TargetChange(Op.INSERT, row=self.shaper.shape(reorder(change.after)))

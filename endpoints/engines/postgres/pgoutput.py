@@ -126,7 +126,8 @@ Message = (Begin | Commit | Origin | RelationMessage | TypeMessage | Insert | Up
 
 def pg_time(microseconds: int) -> datetime:
     """A PostgreSQL TimestampTz (microseconds since 2000-01-01 UTC) as a naive UTC datetime."""
-    return PG_EPOCH + timedelta(microseconds=microseconds)
+    seconds, micros = divmod(microseconds, 1_000_000)
+    return PG_EPOCH + timedelta(0, seconds, micros)  # positional: half the cost of microseconds=, per transaction
 
 
 def decode(data: bytes | bytearray | memoryview) -> Message:
