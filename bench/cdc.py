@@ -185,12 +185,33 @@ def engine_initial_load(engine: Engine) -> None:
     engine.stop()
 
 
+def settle_slot(slot: str, timeout: float = 120) -> None:
+    """With the slot's consumer running and caught up: wait until the slot's restart_lsn passes the
+    current WAL position. A slot stopped right after catching up keeps an older restart_lsn, and its
+    next start decodes everything since then again (a million-row transaction it already applied:
+    seconds of walsender time) before the workload it is timed on. Both sides settle the same way."""
+    target = run("cdc_src", "SELECT pg_current_wal_lsn()::text")[0][0]
+    run("cdc_src", "CHECKPOINT")  # logs the running transactions: what lets restart_lsn move on
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if run("cdc_src", "SELECT restart_lsn >= %s::pg_lsn FROM pg_replication_slots WHERE slot_name = %s",
+               target, slot)[0][0]:
+            return
+        time.sleep(0.2)
+    print(f"  (slot {slot} did not settle within {timeout:.0f} s)", flush=True)
+
+
+def engine_slot() -> str:
+    return run("cdc_src", "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dms%%'")[0][0]
+
+
 def engine_catch_up(engine: Engine) -> None:
-    """Apply what the other side's workloads left on the source, outside the measured time."""
-    if target_sum("cdc_tgt") != target_sum("cdc_src"):
-        engine.start(resume=True)
-        wait_sum("cdc_tgt", target_sum("cdc_src"))
-        engine.stop()
+    """Apply what the other side's workloads left on the source, outside the measured time, and settle
+    the slot."""
+    engine.start(resume=True)
+    wait_sum("cdc_tgt", target_sum("cdc_src"))
+    settle_slot(engine_slot())
+    engine.stop()
 
 
 def engine_drain(engine: Engine, workload, expected_delta: int) -> float:
@@ -218,10 +239,10 @@ def native_setup() -> None:
 
 
 def native_catch_up() -> None:
-    if target_sum("native_tgt") != target_sum("cdc_src"):
-        run("native_tgt", "ALTER SUBSCRIPTION bench_sub ENABLE")
-        wait_sum("native_tgt", target_sum("cdc_src"))
-        run("native_tgt", "ALTER SUBSCRIPTION bench_sub DISABLE")
+    run("native_tgt", "ALTER SUBSCRIPTION bench_sub ENABLE")
+    wait_sum("native_tgt", target_sum("cdc_src"))
+    settle_slot("bench_native")
+    run("native_tgt", "ALTER SUBSCRIPTION bench_sub DISABLE")
 
 
 def native_drain(workload, expected_delta: int) -> float:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from endpoints.engines import get_engine
 from endpoints.engines.base import Applier, Op, RowChange, TableSyncState, Transaction
@@ -40,6 +41,9 @@ from .routing import Route, RouteStatus
 from .spool import Marker, Spool
 
 PositionKey = Callable[[str], tuple]
+
+# What _take does with a relation's changes (compared by identity).
+_SKIP, _CACHE, _SUSPENDED, _APPLY = "skip", "cache", "suspended", "apply"
 
 # Changes written to the target at a time (the group's transaction stays open between writes), so a
 # huge transaction or window never sits whole in memory. Batch apply nets what it holds, so it holds
@@ -285,44 +289,39 @@ class ApplyLoop:
         return True
 
     def _take(self, txn: Transaction, items: list[Item], main: bool) -> int:
-        """Route one transaction piece: cache it per loading table, or queue its changes for apply."""
+        """Route one transaction piece: cache it per loading table, or queue its changes for apply.
+        The hot loop of the applier: what to do with a table's changes is decided once per relation
+        object (a piece repeats the same one), and row changes take the shortest path."""
         cached: dict[TableKey, list] = {}
-        decided = self._decisions(txn.position, main)
+        verdicts: dict[int, tuple[str, Route | None]] = {}  # id(relation) -> verdict, for this piece only
+        position = txn.position
+        applied: set[Route] = set()
+        append = items.append
         taken = 0
-        by_name = self._by_name
+        last_relation = None
+        verdict, route = _SKIP, None
         for change in txn.changes:
             relation = change.relation
-            route = by_name.get((relation.schema, relation.table))
-            if route is None:
-                continue
-            if route.status in (RouteStatus.PENDING, RouteStatus.LOADING):
+            if relation is not last_relation:
+                last_relation = relation
+                found = verdicts.get(id(relation))
+                if found is None:
+                    found = verdicts[id(relation)] = self._verdict(relation, position, main)
+                verdict, route = found
+            if verdict is _APPLY:
+                op = change.op
+                if op is Op.UPDATE or op is Op.INSERT or op is Op.DELETE:
+                    append(Item(route, route.to_target(change), position))
+                    applied.add(route)
+                    taken += 1
+                elif self._take_special(route, change, position, items):
+                    taken += 1
+            elif verdict is _CACHE:
                 cached.setdefault(route.key, []).append(change)
-                continue
-            if route.status is RouteStatus.SUSPENDED:
+            elif verdict is _SUSPENDED:
                 route.suspended_changes += 1
-                continue
-            needed = decided.get(route)
-            if needed is None:
-                needed = decided[route] = self._needed(route, txn.position, main)
-            if not needed:
-                continue
-            if change.op is Op.TRUNCATE and not self.options.handle_truncate:
-                self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
-                                  f"TRUNCATE of {route.key} skipped (HandleSourceTableTruncated is false)")
-                continue
-            if change.op is Op.DDL:
-                # The table changes shape here: what came before is written first, and what follows
-                # must be shaped by the new plan, so the DDL runs now, on this thread.
-                self._write(list(items), self._careful)
-                items.clear()
-                self.pipe.wait()
-                self._write_now([Item(route, route.to_target(change), txn.position)], self._careful)
-                route.sync.applied_position = txn.position
-                taken += 1
-                continue
-            items.append(Item(route, route.to_target(change), txn.position))
-            route.sync.applied_position = txn.position
-            taken += 1
+        for done in applied:
+            done.sync.applied_position = position
         for key, table_changes in cached.items():
             self._cache(key).append(Transaction(txn.xid, txn.position, txn.commit_time, table_changes,
                                                 complete=txn.complete))
@@ -338,6 +337,39 @@ class ApplyLoop:
         if main:
             self.last_read_position = txn.position
         return taken
+
+    def _verdict(self, relation: Any, position: str, main: bool) -> tuple[str, Route | None]:
+        route = self._by_name.get((relation.schema, relation.table))
+        if route is None:
+            return _SKIP, None
+        status = route.status
+        if status is RouteStatus.PENDING or status is RouteStatus.LOADING:
+            return _CACHE, route
+        if status is RouteStatus.SUSPENDED:
+            return _SUSPENDED, route
+        decided = self._decisions(position, main)
+        needed = decided.get(route)
+        if needed is None:
+            needed = decided[route] = self._needed(route, position, main)
+        return (_APPLY if needed else _SKIP), route
+
+    def _take_special(self, route: Route, change: RowChange, position: str, items: list[Item]) -> bool:
+        """A TRUNCATE or DDL of a table being applied. Returns whether it was taken."""
+        if change.op is Op.TRUNCATE and not self.options.handle_truncate:
+            self.reporter.log(Component.TARGET_APPLY, Severity.WARNING,
+                              f"TRUNCATE of {route.key} skipped (HandleSourceTableTruncated is false)")
+            return False
+        if change.op is Op.DDL:
+            # The table changes shape here: what came before is written first, and what follows
+            # must be shaped by the new plan, so the DDL runs now, on this thread.
+            self._write(list(items), self._careful)
+            items.clear()
+            self.pipe.wait()
+            self._write_now([Item(route, route.to_target(change), position)], self._careful)
+        else:
+            items.append(Item(route, route.to_target(change), position))
+        route.sync.applied_position = position
+        return True
 
     def _decisions(self, position: str, main: bool) -> dict[Route, bool]:
         current = self._decided.get(main)

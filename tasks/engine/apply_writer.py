@@ -68,26 +68,25 @@ class Run:
 def runs(items: list[Item]) -> Iterator[Run]:
     current: Run | None = None
     mask: tuple | None = None
+    route = op = None
+    append = None
     for item in items:
         change = item.change
-        change_mask = _unchanged_mask(change) if change.op is Op.UPDATE else None
-        single = change.op in (Op.TRUNCATE, Op.DDL)
-        if current is None or single or current.route is not item.route or current.op is not change.op \
-                or change_mask != mask:
+        change_op = change.op
+        if change_op is Op.UPDATE:
+            row = change.row
+            change_mask = () if UNCHANGED not in row else tuple(v is UNCHANGED for v in row)
+        else:
+            change_mask = None
+        if item.route is not route or change_op is not op or change_mask != mask \
+                or change_op is Op.TRUNCATE or change_op is Op.DDL:
             if current is not None:
                 yield current
-            current = Run(item.route, change.op)
-            mask = change_mask
-        current.changes.append(change)
+            current = Run(item.route, change_op)
+            route, op, mask, append = item.route, change_op, change_mask, current.changes.append
+        append(change)
     if current is not None:
         yield current
-
-
-def _unchanged_mask(change: TargetChange) -> tuple:
-    row = change.row or ()
-    if UNCHANGED not in row:
-        return ()  # the common case, checked without building a mask
-    return tuple(v is UNCHANGED for v in row)
 
 
 class GroupWriter:

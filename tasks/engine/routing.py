@@ -36,6 +36,7 @@ class Route:
         names = [c.name for c in plan.columns]
         self.key_indexes = tuple(names.index(k) for k in plan.key) if plan.key else tuple(range(len(names)))
         self._pick_key = self.shaper.picker(self.key_indexes)
+        self._single_key = self.key_indexes[0] if len(self.key_indexes) == 1 else None
         self._layouts: dict[tuple[str, ...], tuple[int, ...] | None] = {}
         # The stream repeats one column list for change after change: compared by identity before hashing.
         self._last_columns: tuple[str, ...] | None = None
@@ -49,6 +50,14 @@ class Route:
             reorder = self._last_reorder = self._layout(columns)
             self._last_columns = columns
         op = change.op
+        if reorder is _same and self._single_key is not None and op is Op.UPDATE and self.shaper.identity:
+            # The common case, kept short: same columns as the plan, no transformations, one key column.
+            after = change.after
+            before = change.before if change.before is not None else after
+            value = before[self._single_key]
+            if value is UNCHANGED:
+                raise ValueError(f"table {self.key}: the source sent no value for a key column")
+            return TargetChange(Op.UPDATE, (value,), tuple(after))
         if op is Op.INSERT:
             return TargetChange(Op.INSERT, row=self.shaper.shape(reorder(change.after)))
         if op is Op.UPDATE:

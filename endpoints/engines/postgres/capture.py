@@ -187,14 +187,16 @@ class PgChangeStream(ChangeStream):
             if first == 0x43:  # 'C'
                 self._commit(*pg.commit_fields(payload))
                 return
+            if first == 0x55 or first == 0x49 or first == 0x44:  # 'U', 'I', 'D'
+                kind, relid, old, _old_kind, new = pg.row_fields(payload)
+                self._row(txn, kind, relid, old, new)
+                return
             message = pg.decode(payload)
         except (pg.DecodeError, IndexError) as exc:
             raise EngineError(f"Slot {self.names.slot}: a pgoutput message could not be decoded ({exc}).",
                               kind=ErrorKind.OTHER) from None
         kind = type(message)
-        if kind is pg.Insert or kind is pg.Update or kind is pg.Delete:
-            self._row(txn, message)
-        elif kind is pg.RelationMessage:
+        if kind is pg.RelationMessage:
             self._relation(txn, message)
         elif kind is pg.TypeMessage:
             self._relations.add_type(message)
@@ -202,21 +204,15 @@ class PgChangeStream(ChangeStream):
             self._truncate(txn, message)
         # Origin and logical messages (heartbeats) carry nothing to apply.
 
-    def _row(self, txn: _Open | None, message: Any) -> None:
-        described = self._relations.get(message.relid)
+    def _row(self, txn: _Open | None, kind: int, relid: int, old: tuple | None, new: tuple | None) -> None:
+        described = self._relations.get(relid)
         if not described.selected:
             return
         if txn is None:
             raise EngineError(f"Slot {self.names.slot}: a row change arrived outside a transaction.")
         convert = self._relations.convert
-        if type(message) is pg.Insert:
-            change = RowChange(Op.INSERT, described.relation, after=convert(described, message.new))
-        elif type(message) is pg.Update:
-            change = RowChange(Op.UPDATE, described.relation, before=convert(described, message.old),
-                               after=convert(described, message.new))
-        else:
-            change = RowChange(Op.DELETE, described.relation, before=convert(described, message.old))
-        self._append(txn, change)
+        op = Op.UPDATE if kind == 0x55 else Op.INSERT if kind == 0x49 else Op.DELETE
+        self._append(txn, RowChange(op, described.relation, convert(described, old), convert(described, new)))
 
     def _relation(self, txn: _Open | None, message: pg.RelationMessage) -> None:
         """pgoutput describes a relation again after its definition changed (ALTER TABLE ADD/DROP

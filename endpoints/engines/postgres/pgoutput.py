@@ -141,6 +141,8 @@ def decode(data: bytes | bytearray | memoryview) -> Message:
     try:
         return handler(buf)
     except DecodeError as exc:
+        if str(exc).startswith("malformed "):  # row_fields names the message itself
+            raise
         raise DecodeError(f"malformed {chr(buf[0])!r} message: {exc}") from None
     except (struct.error, IndexError, UnicodeDecodeError) as exc:
         raise DecodeError(f"malformed {chr(buf[0])!r} message: {exc}") from None
@@ -205,35 +207,52 @@ def _type(buf: bytes) -> TypeMessage:
     return TypeMessage(type_oid, schema or "pg_catalog", name)
 
 
+def row_fields(buf: bytes) -> tuple[int, int, tuple | None, str | None, tuple | None]:
+    """An Insert, Update or Delete message as (type byte, relid, old tuple, old kind, new tuple), without
+    building a message object: the capture's path for every row change. Raises DecodeError."""
+    try:
+        kind = buf[0]
+        (relid,) = _U32.unpack_from(buf, 1)
+        marker = buf[5]
+        if kind == 0x49:  # 'I'
+            if marker != 0x4E:  # 'N'
+                raise DecodeError(f"insert: expected 'N' before the new tuple, got {buf[5:6]!r}")
+            return kind, relid, None, None, read_tuple(buf, 6)[0]
+        if kind == 0x55:  # 'U'
+            old = old_kind = None
+            pos = 6
+            if marker == 0x4B or marker == 0x4F:  # 'K', 'O'
+                old, pos = read_tuple(buf, pos)
+                old_kind = chr(marker)
+                marker = buf[pos]
+                pos += 1
+            if marker != 0x4E:
+                raise DecodeError(f"update: expected 'N' before the new tuple, got {bytes([marker])!r}")
+            return kind, relid, old, old_kind, read_tuple(buf, pos)[0]
+        if kind == 0x44:  # 'D'
+            if marker != 0x4B and marker != 0x4F:
+                raise DecodeError(f"delete: expected 'K' or 'O' before the old tuple, got {buf[5:6]!r}")
+            return kind, relid, read_tuple(buf, 6)[0], chr(marker), None
+    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"malformed {chr(buf[0])!r} message: {exc}") from None
+    except DecodeError as exc:
+        raise DecodeError(f"malformed {chr(buf[0])!r} message: {exc}") from None
+    raise DecodeError(f"not a row change message: {chr(buf[0])!r}")
+
+
 def _insert(buf: bytes) -> Insert:
-    if buf[5] != 0x4E:  # 'N'
-        raise DecodeError(f"insert: expected 'N' before the new tuple, got {buf[5:6]!r}")
-    return Insert(_U32.unpack_from(buf, 1)[0], read_tuple(buf, 6)[0])
+    _, relid, _, _, new = row_fields(buf)
+    return Insert(relid, new)
 
 
 def _update(buf: bytes) -> Update:
-    (relid,) = _U32.unpack_from(buf, 1)
-    kind = buf[5:6]
-    old = old_kind = None
-    pos = 6
-    if kind in (b"K", b"O"):
-        old, pos = read_tuple(buf, pos)
-        old_kind = kind.decode()
-        kind = buf[pos:pos + 1]
-        pos += 1
-    if kind != b"N":
-        raise DecodeError(f"update: expected 'N' before the new tuple, got {kind!r}")
-    new, _ = read_tuple(buf, pos)
+    _, relid, old, old_kind, new = row_fields(buf)
     return Update(relid, new, old, old_kind)
 
 
 def _delete(buf: bytes) -> Delete:
-    (relid,) = _U32.unpack_from(buf, 1)
-    kind = buf[5:6]
-    if kind not in (b"K", b"O"):
-        raise DecodeError(f"delete: expected 'K' or 'O' before the old tuple, got {kind!r}")
-    old, _ = read_tuple(buf, 6)
-    return Delete(relid, old, kind.decode())
+    _, relid, old, old_kind, _ = row_fields(buf)
+    return Delete(relid, old, old_kind)
 
 
 def _truncate(buf: bytes) -> Truncate:

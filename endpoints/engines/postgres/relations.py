@@ -29,8 +29,25 @@ from .typemap import ColumnType, MappingOptions, dms_type
 class Described:
     relation: Relation
     selected: bool
-    converters: tuple[Converter, ...]
-    conversions: tuple[tuple[int, Callable[[str], Any]], ...]  # (column index, converter) where one is needed
+    converters: tuple[Converter, ...]  # one per column, None where the text is the value
+    # The converters applied to a whole tuple at once (tuple_converter): None when none is needed.
+    convert_tuple: Callable[[tuple], tuple] | None = None
+
+
+def tuple_converter(converters: Sequence[Converter]) -> Callable[[tuple], tuple] | None:
+    """One function converting a whole tuple of the relation's text values, written out for its
+    columns: every change of a busy table runs it, and a loop over the columns costs twice as much.
+    None and UNCHANGED pass through; so do columns without a converter."""
+    if not any(converters):
+        return None
+    names = [f"v{i}" for i in range(len(converters))]
+    parts = [f"{n} if {n} is None or {n} is U else c{i}({n})" if c is not None else n
+             for i, (n, c) in enumerate(zip(names, converters, strict=True))]
+    source = (f"def convert(values):\n    {', '.join(names)}, = values\n"
+              f"    return ({', '.join(parts)},)\n")
+    scope: dict[str, Any] = {"U": UNCHANGED, **{f"c{i}": c for i, c in enumerate(converters) if c is not None}}
+    exec(source, scope)  # noqa: S102 - source built above from column positions only
+    return scope["convert"]
 
 
 @dataclass(frozen=True)
@@ -81,8 +98,7 @@ class RelationCache:
         relation = Relation(schema=table.schema if table else message.schema,
                             table=table.name if table else message.table,
                             columns=names, key=tuple(c.name for c in message.columns if c.key), types=types)
-        conversions = tuple((i, c) for i, c in enumerate(converters) if c is not None)
-        described = Described(relation, table is not None, converters, conversions)
+        described = Described(relation, table is not None, converters, tuple_converter(converters))
         self._relations[message.relid] = described
         return described
 
@@ -95,17 +111,15 @@ class RelationCache:
 
     def convert(self, described: Described, values: tuple | None) -> tuple | None:
         """Canonical values for one tuple; None, UNCHANGED and values of unconverted columns pass as they are."""
-        if values is None or not described.conversions:
+        if values is None or described.convert_tuple is None:
             return values
-        out = list(values)
+        if len(values) != len(described.converters):
+            raise EngineError(f"Table {described.relation.schema}.{described.relation.table}: a change has "
+                              f"{len(values)} values for {len(described.converters)} columns.", kind=ErrorKind.OTHER)
         try:
-            for index, convert in described.conversions:
-                value = out[index]
-                if value is not None and value is not UNCHANGED:
-                    out[index] = convert(value)
+            return described.convert_tuple(values)
         except (ValueProblem, ValueError, TypeError) as exc:
             raise self._value_error(described, values, exc) from None
-        return tuple(out)
 
     def _value_error(self, described: Described, values: tuple, exc: Exception) -> EngineError:
         relation = described.relation
