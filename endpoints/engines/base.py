@@ -186,8 +186,33 @@ class Transaction:
     complete: bool = True
 
     def __reduce__(self) -> tuple:
-        return Transaction, (self.xid, self.position, self.commit_time, self.changes, self.source_bytes,
-                             self.complete)
+        # Spooled to disk by the million: the row changes go as parallel lists (one relation table, then
+        # ops, images), which pickle in a third of the time of one reduce per change. DDL changes, which
+        # carry more, take the plain path.
+        changes = self.changes
+        if any(c.ddl is not None or c.table is not None for c in changes):
+            return Transaction, (self.xid, self.position, self.commit_time, changes, self.source_bytes,
+                                 self.complete)
+        relations: list[Relation] = []
+        numbers: dict[int, int] = {}
+        which = []
+        for change in changes:
+            number = numbers.get(id(change.relation))
+            if number is None:
+                number = numbers[id(change.relation)] = len(relations)
+                relations.append(change.relation)
+            which.append(number)
+        columns = ([c.op for c in changes], [c.before for c in changes], [c.after for c in changes])
+        return _transaction_from_columns, (self.xid, self.position, self.commit_time, self.source_bytes,
+                                           self.complete, relations, which, columns)
+
+
+def _transaction_from_columns(xid: str, position: str, commit_time: datetime, source_bytes: int, complete: bool,
+                              relations: list[Relation], which: list[int], columns: tuple) -> Transaction:
+    ops, befores, afters = columns
+    per_change = [relations[0]] * len(ops) if len(relations) == 1 else [relations[n] for n in which]
+    return Transaction(xid, position, commit_time, list(map(RowChange, ops, per_change, befores, afters)),
+                       source_bytes, complete)
 
 
 @dataclass(slots=True)
