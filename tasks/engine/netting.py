@@ -95,6 +95,12 @@ def _netted(route: Route, items: list[Item]) -> list[Item]:
         change = item.change
         op = change.op
         if op is Op.UPDATE:
+            old = change.key
+            if single is not None and old not in live and old not in gone:
+                new = change.row[single]
+                if new is UNCHANGED or (new,) == old:  # the common case: a row's first update, key kept
+                    live[old] = _Row(False, change.row, old, item)
+                    continue
             _update(live, deletes, gone, item, positions, single)
         elif op is Op.INSERT:
             row = change.row
