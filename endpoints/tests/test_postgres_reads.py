@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 
@@ -95,6 +96,25 @@ def test_it_reads_a_segment_between_its_bounds(numbers_db):
     assert _ids(engine, plan, Segment(0, ("id",), upper=(2,))) == [1, 2]
     assert _ids(engine, plan, Segment(0, ("id",), lower=(8,))) == [9, 10]
     assert _copy_ids(engine, plan, Segment(0, ("id",), lower=(3,), upper=(6,))) == [4, 5, 6]
+
+
+@pytest.mark.live
+def test_copy_text_reads_bind_text_and_timestamp_bounds_exactly(pg_database):
+    """COPY statements are sent with their values bound on the client: a quote, a backslash and a
+    microsecond in segment bounds must reach the server unchanged (one text value: no collation)."""
+    url = pg_database()
+    run_sql(url, "CREATE TABLE names (k text, at timestamp, n integer, PRIMARY KEY (k, at))",
+            "INSERT INTO names VALUES (E'O''Brien\\\\x', '2024-01-01 00:00:00', 1),"
+            " (E'O''Brien\\\\x', '2024-01-01 00:00:00.000001', 2), (E'O''Brien\\\\x', '2024-06-30 12:00:00', 3),"
+            " (E'O''Brien\\\\x', '2030-01-01 00:00:00', 4)")
+    engine, plan = _plan(url, "names")
+    key = "O'Brien\\x"
+    segment = Segment(0, ("k", "at"), lower=(key, datetime(2024, 1, 1)), upper=(key, datetime(2024, 6, 30, 12)))
+    data = b"".join(b.data for b in engine.read(plan, segment, fmt=RowFormat.PG_COPY_TEXT, batch_rows=2))
+    assert data.splitlines() == [b"O'Brien\\\\x\t2024-01-01 00:00:00.000001\t2",
+                                 b"O'Brien\\\\x\t2024-06-30 12:00:00\t3"]
+    python = [row for b in engine.read(plan, segment, fmt=RowFormat.PYTHON, batch_rows=2) for row in b.data]
+    assert [row[2] for row in python] == [2, 3] and python[0][0] == key
 
 
 @pytest.mark.live
