@@ -91,39 +91,41 @@ def wait_sum(db: str, expected: int, timeout: float = 1800) -> float:
     raise SystemExit(f"target {db} did not reach sum {expected}")
 
 
-def wait_caught_up(db: str, expected: int, timeout: float = 1800) -> float:
-    """When the target has applied everything committed so far: a marker row committed after the
-    workload arrives (commit order), checked with an index lookup so that polling costs the machine
-    nothing; then the sums must agree. (Polling sum(v) over a million rows would take a core.)"""
+def send_marker() -> int:
+    """Commit a marker row on the source: it reaches a target after everything committed before it."""
     marker = int(run("cdc_src", "SELECT coalesce(max(id), 0) + 1 FROM pings")[0][0])
     run("cdc_src", "INSERT INTO pings VALUES (%s, clock_timestamp())", marker)
+    return marker
+
+
+def wait_marker(db: str, marker: int, timeout: float, poll: float) -> float | None:
+    """When the marker is visible on `db` (an index lookup: polling costs the machine nothing), or None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if run(db, "SELECT 1 FROM pings WHERE id = %s", marker):
-                arrived = time.monotonic()
-                if target_sum(db) != expected:
-                    raise SystemExit(f"{db} has the marker but sum {target_sum(db)}, expected {expected}")
-                return arrived
+                return time.monotonic()
         except psycopg.Error:
             pass
-        time.sleep(0.02)
-    raise SystemExit(f"target {db} did not catch up")
+        time.sleep(poll)
+    return None
+
+
+def wait_caught_up(db: str, expected: int, timeout: float = 1800) -> float:
+    """When the target has applied everything committed so far: the marker committed after the workload
+    arrives (commit order); then the sums must agree. (Polling sum(v) over a million rows would take a core.)"""
+    arrived = wait_marker(db, send_marker(), timeout, 0.02)
+    if arrived is None:
+        raise SystemExit(f"target {db} did not catch up")
+    if target_sum(db) != expected:
+        raise SystemExit(f"{db} has the marker but sum {target_sum(db)}, expected {expected}")
+    return arrived
 
 
 def wait_replicating(target_db: str, timeout: float = 300) -> None:
     """Until a fresh change on the source shows up on the target: the engine is up and applying."""
-    marker = int(run("cdc_src", "SELECT coalesce(max(id), 0) + 1 FROM pings")[0][0])
-    run("cdc_src", "INSERT INTO pings VALUES (%s, clock_timestamp())", marker)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if run(target_db, "SELECT 1 FROM pings WHERE id = %s", marker):
-                return
-        except psycopg.Error:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"the engine did not start applying to {target_db}")
+    if wait_marker(target_db, send_marker(), timeout, 0.05) is None:
+        raise SystemExit(f"the engine did not start applying to {target_db}")
 
 
 def commit_updates(n: int) -> None:
