@@ -14,6 +14,7 @@ what the target already has.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -60,6 +61,11 @@ class StartMode(StrEnum):
 
 
 GIL_SWITCH_SECONDS = 0.001
+# Capture and apply allocate a few objects per change and free nearly all of them by reference
+# counting; at the default thresholds (a collection every 700 allocations) the cyclic collector ran
+# thousands of times a second over the changes held in memory. Measured on bench/cdc.py's drains (a)
+# and (b), alternating runs: 15-40% more changes per second at these thresholds.
+GC_THRESHOLDS = (50_000, 20, 100)
 # Changes held in memory between capture and apply before the spool writes them to disk (estimated).
 SPOOL_MEMORY_BYTES = 64 * 2**20
 
@@ -276,6 +282,7 @@ class TaskRunner:
         # Capture and apply are CPU-bound threads; the writer thread waits on the target and then needs the
         # GIL back. At the default 5 ms switch interval it queues that long after every round trip.
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
+        gc.set_threshold(*GC_THRESHOLDS)
         directory = spec.spool_dir / spec.task_id
         self.spool = Spool(directory / "main", spec.spool_limit_bytes, memory_bytes=SPOOL_MEMORY_BYTES)
         self.stream = self.source.open_stream(spec.task_id, [r.plan.source for r in routes.values()], start)
