@@ -24,10 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from endpoints.engines import get_engine
-from endpoints.engines.base import Applier, Op, RowChange, TableSyncState, Transaction
+from endpoints.engines.base import Applier, Op, Relation, RowChange, TableSyncState, Transaction
 from endpoints.engines.catalog import SourceTable
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.errors import EngineError
@@ -338,7 +337,7 @@ class ApplyLoop:
             self.last_read_position = txn.position
         return taken
 
-    def _verdict(self, relation: Any, position: str, main: bool) -> tuple[str, Route | None]:
+    def _verdict(self, relation: Relation, position: str, main: bool) -> tuple[str, Route | None]:
         route = self._by_name.get((relation.schema, relation.table))
         if route is None:
             return _SKIP, None

@@ -12,7 +12,8 @@ _LSN = re.compile(r"^\s*([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})\s*$")
 def parse_lsn(text: str) -> int:
     """'16/B374D848' -> 0x16B374D848. Raises EngineError naming the expected form."""
     high, slash, low = text.partition("/") if isinstance(text, str) else ("", "", "")
-    if slash and 0 < len(high) <= 8 and 0 < len(low) <= 8 and (high + low).isascii() and (high + low).isalnum():
+    digits = high + low
+    if slash and 0 < len(high) <= 8 and 0 < len(low) <= 8 and digits.isascii() and digits.isalnum():
         try:  # the form the stream itself writes, on the apply path for every transaction: no regex
             return (int(high, 16) << 32) | int(low, 16)
         except ValueError:
