@@ -8,9 +8,11 @@ import psycopg
 import pytest
 
 from endpoints.engines.base import UNCHANGED, RowFormat
+from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.plan import identity_plan
+from endpoints.engines.postgres.applier import PostgresApplier
 from endpoints.tests.postgres_support import engine_for, run_sql
-from endpoints.tests.test_postgres_apply import PATHS, applier, plan_of, upd
+from endpoints.tests.test_postgres_apply import PATHS, applier, plan_of, rows_of, upd
 from endpoints.tests.test_postgres_values import TYPES_SQL
 
 # TYPES_SQL: two enum/composite/domain types, CREATE TABLE every_type, then two INSERTs.
@@ -171,3 +173,38 @@ def test_it_gives_the_same_table_on_both_paths_for_random_keyless_runs(pg_databa
     with psycopg.connect(by_rows, autocommit=True) as a, psycopg.connect(by_sets, autocommit=True) as b:
         query = "SELECT a, s, count(*) FROM app.t GROUP BY 1, 2 ORDER BY 1, 2"
         assert a.execute(query).fetchall() == b.execute(query).fetchall()
+
+
+def _plan_of_statement(ap, table: str, kind: str) -> str:
+    """EXPLAIN, in the applier's own session, of the set statement it last rendered for `table`."""
+    [prepared] = [t for t in ap._by_shape.values() if t.plan.target_table == table]
+    *_, statement = [text for key, text in prepared.statements.items() if isinstance(key, tuple) and key[0] == kind]
+    return "\n".join(row[0] for row in ap.conn.execute("EXPLAIN " + statement).fetchall())
+
+
+@pytest.mark.live
+def test_keyed_runs_join_the_target_by_its_key_index_and_keyless_runs_by_hash(pg_database):
+    """A big keyed run must not hash the whole target (a hash join the planner prefers from a few ten
+    thousand staged rows reads every target row per run), and keyless runs still get their hash join,
+    in the same transaction and again after a rollback undid the session setting."""
+    target = pg_database()
+    run_sql(target, "CREATE SCHEMA app", "CREATE TABLE app.big (id integer PRIMARY KEY, v integer NOT NULL)",
+            "INSERT INTO app.big SELECT g, 0 FROM generate_series(1, 200000) g",
+            "CREATE TABLE app.bag (a integer, b text)", "INSERT INTO app.bag VALUES (1, 'x'), (1, 'x'), (2, 'y')",
+            "ANALYZE app.big", "ANALYZE app.bag")
+    big, bag = plan_of(target, "big"), plan_of(target, "bag")
+    ap = PostgresApplier(ConnectionInfo.from_url(target))  # default thresholds, as tasks run
+    for attempt in ("rolled back", "committed"):
+        ap.begin()
+        assert ap.update(bag, [upd((1, "x"), (1, "z")), upd((2, "y"), (2, "w"))] * 2) == 3
+        assert "Hash" in _plan_of_statement(ap, "bag", "set-keyless-update")
+        assert ap.update(big, [upd((i,), (i, i)) for i in range(1, 50_001)]) == 50_000
+        keyed = _plan_of_statement(ap, "big", "set-update")
+        assert "Index Scan using big_pkey" in keyed and "Hash" not in keyed, keyed
+        assert ap.update(bag, [upd((2, "w"), (2, "v"))]) == 1  # below the keyless threshold: a row statement
+        assert ap.delete(bag, [(1, "z")] * 4) == 2
+        assert "Hash" in _plan_of_statement(ap, "bag", "set-keyless-delete")
+        ap.rollback() if attempt == "rolled back" else ap.commit()
+    assert rows_of(target, "app.bag") == [(2, "v")]
+    assert rows_of(target, "app.big", "1")[:2] == [(1, 1), (2, 2)]
+    assert rows_of(target, "app.big WHERE id <> v")[0] == (50001, 0)
