@@ -264,6 +264,41 @@ def test_it_nets_a_window_in_batch_apply_mode(tables, tmp_path):
     assert (counts.inserts, counts.updates, counts.deletes) == (2, 0, 0)
 
 
+
+def _when_visible(url: str, seq: int, timeout: float = 10) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(row[0] == seq for row in contents(url, "audit")):
+            return time.monotonic()
+        time.sleep(0.01)
+    raise AssertionError(f"audit row {seq} never arrived")
+
+
+@pytest.mark.live
+def test_batch_apply_waits_timeout_min_between_applications_not_after_each(tables, tmp_path):
+    """BatchApplyTimeoutMin is the least time between two applications. A window whose changes arrive
+    once that time has passed since the previous window opened is applied as soon as nothing more is
+    ready (a drained backlog must not idle a further interval), and the next one still waits its turn."""
+    options = ApplyOptions(batch_apply=True, batch_timeout_min=1.5, batch_timeout_max=30.0)
+    seen: dict[str, float] = {}
+
+    def timeline(spool: Spool) -> None:
+        started = time.monotonic()
+        seen["first"] = _when_visible(tables.url, 1) - started
+        time.sleep(0.3)
+        sent = time.monotonic()
+        spool.append(txn(2, tables.ins("audit", 2, "after a full interval")))
+        seen["second"] = _when_visible(tables.url, 2) - sent
+        spool.append(txn(3, tables.ins("audit", 3, "right after")))
+        seen["third"] = _when_visible(tables.url, 3) - sent
+
+    run = run_loop(tables, tmp_path, [txn(1, tables.ins("audit", 1, "first"))], until=lsn(3), options=options,
+                   on_start=timeline)
+    assert run.error is None
+    assert seen["first"] >= 1.4  # the first window gathers for the interval
+    assert seen["second"] < 0.7  # its interval had passed: no second wait
+    assert 1.2 <= seen["third"] < 3.5  # counted from when the second window opened
+
 def _random_history(t: Tables, seed: int, count: int) -> tuple[list[Transaction], dict, list]:
     """Random transactions on both tables (key moves, unsent values, deletes, re-inserts), and the
     rows they leave."""
