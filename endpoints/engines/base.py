@@ -184,6 +184,9 @@ class Transaction:
     changes: list[RowChange]
     source_bytes: int = 0
     complete: bool = True
+    # The engine's position_key(position), when the capture has it for free (PostgreSQL: the commit LSN
+    # it parsed); the applier compares positions for every transaction and need not parse them again.
+    order: tuple | None = None
 
     def __reduce__(self) -> tuple:
         # Spooled to disk by the million: the row changes go as parallel lists (one relation table, then
@@ -192,7 +195,7 @@ class Transaction:
         changes = self.changes
         if any(c.ddl is not None or c.table is not None for c in changes):
             return Transaction, (self.xid, self.position, self.commit_time, changes, self.source_bytes,
-                                 self.complete)
+                                 self.complete, self.order)
         relations: list[Relation] = []
         numbers: dict[int, int] = {}
         which = []
@@ -204,15 +207,16 @@ class Transaction:
             which.append(number)
         columns = ([c.op for c in changes], [c.before for c in changes], [c.after for c in changes])
         return _transaction_from_columns, (self.xid, self.position, self.commit_time, self.source_bytes,
-                                           self.complete, relations, which, columns)
+                                           self.complete, relations, which, columns, self.order)
 
 
 def _transaction_from_columns(xid: str, position: str, commit_time: datetime, source_bytes: int, complete: bool,
-                              relations: list[Relation], which: list[int], columns: tuple) -> Transaction:
+                              relations: list[Relation], which: list[int], columns: tuple,
+                              order: tuple | None = None) -> Transaction:
     ops, befores, afters = columns
     per_change = [relations[0]] * len(ops) if len(relations) == 1 else [relations[n] for n in which]
     return Transaction(xid, position, commit_time, list(map(RowChange, ops, per_change, befores, afters)),
-                       source_bytes, complete)
+                       source_bytes, complete, order)
 
 
 @dataclass(slots=True)

@@ -168,6 +168,8 @@ def test_it_never_streams_rolled_back_transactions(source):
         pieces = collect(stream, 2)
         nothing_more(stream)
     assert [[row[2][0] for row in txn] for txn in summary(pieces)] == [[1], [4, 6]]
+    # the key the applier compares positions by, supplied by the capture, is the engine's own
+    assert [p.order for p in pieces] == [engine.position_key(p.position) for p in pieces]
 
 
 def test_it_hands_a_large_transaction_over_in_pieces(source):
@@ -181,6 +183,7 @@ def test_it_hands_a_large_transaction_over_in_pieces(source):
     assert len({p.xid for p in pieces}) == 1
     assert len({p.position for p in pieces}) == 1
     assert len({p.commit_time for p in pieces}) == 1
+    assert {p.order for p in pieces} == {engine.position_key(pieces[0].position)}
     ids = [c.after[0] for p in pieces for c in p.changes]
     assert ids == list(range(1, 20001))
     assert pieces[-1].changes[-1].after == (20000, "n20000", None, None)

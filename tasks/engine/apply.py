@@ -309,7 +309,7 @@ class ApplyLoop:
                 last_relation = relation
                 found = verdicts.get(id(relation))
                 if found is None:
-                    found = verdicts[id(relation)] = self._verdict(relation, position, main)
+                    found = verdicts[id(relation)] = self._verdict(relation, position, txn.order, main)
                 verdict, route = found
             if verdict is _APPLY:
                 op = change.op
@@ -327,7 +327,7 @@ class ApplyLoop:
             done.sync.applied_position = position
         for key, table_changes in cached.items():
             self._cache(key).append(Transaction(txn.xid, txn.position, txn.commit_time, table_changes,
-                                                complete=txn.complete))
+                                                complete=txn.complete, order=txn.order))
             if not txn.complete:
                 self._cached_open[key] = txn.position
         # A large transaction's last piece may not touch a table that got earlier pieces: close it there
@@ -336,12 +336,14 @@ class ApplyLoop:
             for key in [k for k, position in self._cached_open.items() if position == txn.position]:
                 del self._cached_open[key]
                 if key not in cached and key in self.caches:
-                    self.caches[key].append(Transaction(txn.xid, txn.position, txn.commit_time, [], complete=True))
+                    self.caches[key].append(Transaction(txn.xid, txn.position, txn.commit_time, [], complete=True,
+                                                        order=txn.order))
         if main:
             self.last_read_position = txn.position
         return taken
 
-    def _verdict(self, relation: Relation, position: str, main: bool) -> tuple[str, Route | None]:
+    def _verdict(self, relation: Relation, position: str, order: tuple | None, main: bool
+                 ) -> tuple[str, Route | None]:
         route = self._by_name.get((relation.schema, relation.table))
         if route is None:
             return _SKIP, None
@@ -353,7 +355,7 @@ class ApplyLoop:
         decided = self._decisions(position, main)
         needed = decided.get(route)
         if needed is None:
-            needed = decided[route] = self._needed(route, position, main)
+            needed = decided[route] = self._needed(route, position, main, order)
         return (_APPLY if needed else _SKIP), route
 
     def _take_special(self, route: Route, change: RowChange, position: str, items: list[Item]) -> bool:
@@ -381,10 +383,11 @@ class ApplyLoop:
             self._decided[main] = current
         return current[1]
 
-    def _needed(self, route: Route, position: str, main: bool) -> bool:
+    def _needed(self, route: Route, position: str, main: bool, order: tuple | None = None) -> bool:
         """False when the target already has this transaction's changes for the table. The task's
-        checkpoint only covers the main stream: a table's cache holds changes it never covered."""
-        key = self.key(position)
+        checkpoint only covers the main stream: a table's cache holds changes it never covered.
+        `order`: the position's key when the capture supplied it."""
+        key = self.key(position) if order is None else order
         sync = route.sync
         for known in (sync.snapshot_position, sync.applied_position, self.checkpoint.position if main else None):
             if known is not None and key <= self.key(known):

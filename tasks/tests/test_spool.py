@@ -160,9 +160,11 @@ def test_a_transaction_comes_back_from_disk_exactly_as_it_went(tmp_path):
     b = Relation("s", "b", ("y", "z"), ("y",))
     rows = Transaction("7", "0/7", datetime(2026, 1, 1), [
         RowChange(Op.INSERT, a, None, (1,)), RowChange(Op.UPDATE, b, (2, None), (3, UNCHANGED)),
-        RowChange(Op.DELETE, a, (1,), None), RowChange(Op.TRUNCATE, b)], source_bytes=99, complete=False)
+        RowChange(Op.DELETE, a, (1,), None), RowChange(Op.TRUNCATE, b)], source_bytes=99, complete=False,
+        order=(7,))
     table = SourceTable("s", "a", (SourceColumn("x", "integer", None, nullable=False),), primary_key=("x",))
-    ddl = Transaction("8", "0/8", datetime(2026, 1, 1), [RowChange(Op.DDL, a, ddl="ALTER TABLE", table=table)])
+    ddl = Transaction("8", "0/8", datetime(2026, 1, 1), [RowChange(Op.DDL, a, ddl="ALTER TABLE", table=table)],
+                      order=(8,))
     spool = Spool(tmp_path, limit_bytes=10**8)  # no memory budget: every record is pickled to disk
     spool.append([rows, ddl])
     [back_rows, back_ddl] = spool.read(0)
@@ -170,3 +172,4 @@ def test_a_transaction_comes_back_from_disk_exactly_as_it_went(tmp_path):
     assert back_rows.changes[1].after[1] is UNCHANGED
     assert back_rows.changes[0].relation is back_rows.changes[2].relation  # one relation object per table
     assert not back_rows.complete and back_rows.source_bytes == 99
+    assert (back_rows.order, back_ddl.order) == ((7,), (8,))  # the applier skips by it: it must survive

@@ -58,19 +58,20 @@ REMEMBERED_COMMITS = 50_000
 class _Open:
     """The transaction being read: what Begin said, and the changes of the current piece."""
 
-    __slots__ = ("xid", "position", "commit_time", "changes", "pieces", "nbytes")
+    __slots__ = ("xid", "position", "order", "commit_time", "changes", "pieces", "nbytes")
 
     def __init__(self, final_lsn: int, commit_micros: int, xid: int):
         self.xid = str(xid)
         self.position = format_lsn(final_lsn)
+        self.order = (final_lsn,)  # PostgresEngine.position_key(position)
         self.commit_time = pg.pg_time(commit_micros)
         self.changes: list[RowChange] = []
         self.pieces = 0
         self.nbytes = 0
 
     def piece(self, complete: bool) -> Transaction:
-        txn = Transaction(self.xid, self.position, self.commit_time, self.changes, source_bytes=self.nbytes,
-                          complete=complete)
+        txn = Transaction(self.xid, self.position, self.commit_time, self.changes, self.nbytes, complete,
+                          self.order)
         self.changes, self.nbytes = [], 0
         self.pieces += 1
         return txn
