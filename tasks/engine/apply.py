@@ -127,6 +127,30 @@ class _Pipe:
         self._queue.put(None)
 
 
+class PositionKeys:
+    """position_key with a bounded memory of the positions seen, including keys the capture supplied
+    (Transaction.order), so a position is parsed at most once however often it is compared."""
+
+    LIMIT = 65536
+
+    def __init__(self, position_key: PositionKey):
+        self.position_key = position_key
+        self.known: dict[str, tuple] = {}
+
+    def __call__(self, position: str) -> tuple:
+        key = self.known.get(position)
+        if key is None:
+            key = self.remember(position, self.position_key(position))
+        return key
+
+    def remember(self, position: str, key: tuple) -> tuple:
+        known = self.known
+        if len(known) >= self.LIMIT:
+            known.clear()  # positions only move on: the ones still compared come back at once
+        known[position] = key
+        return key
+
+
 class StopRequested(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -150,7 +174,7 @@ class ApplyLoop:
         self.checkpoint = checkpoint
         self.options = options
         self.reporter = reporter
-        self.key = functools.lru_cache(maxsize=65536)(position_key)  # the same positions compare many times
+        self.key = PositionKeys(position_key)  # the same positions compare many times
         self.spool = spool
         self.cache_dir = cache_dir
         self.cache_limit = cache_limit
@@ -387,7 +411,10 @@ class ApplyLoop:
         """False when the target already has this transaction's changes for the table. The task's
         checkpoint only covers the main stream: a table's cache holds changes it never covered.
         `order`: the position's key when the capture supplied it."""
-        key = self.key(position) if order is None else order
+        if order is None:
+            key = self.key(position)
+        else:  # this transaction's position is the table's applied position next: remember its key
+            key = self.key.remember(position, order)
         sync = route.sync
         for known in (sync.snapshot_position, sync.applied_position, self.checkpoint.position if main else None):
             if known is not None and key <= self.key(known):
