@@ -72,6 +72,9 @@ def pg_database() -> Iterator[Callable[[], str]]:
             ).fetchall():
                 conn.execute("SELECT pg_drop_replication_slot(%s)", (slot[0],))
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # pytest-django's test database beside it (a console run pointed here), which it leaves behind
+            # when a worker process still held a connection at the end of that run
+            conn.execute(f'DROP DATABASE IF EXISTS "test_{name}" WITH (FORCE)')
 
 
 @pytest.fixture
