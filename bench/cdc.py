@@ -1,7 +1,7 @@
 """CDC benchmark, PostgreSQL -> PostgreSQL: our engine against PostgreSQL's own logical replication.
 
     .venv/bin/python bench/cdc.py [--updates 100000] [--big 1000000] [--rate 1000] [--seconds 60]
-                                  [--spool-changes 1000000] [--skip-batch]
+                                  [--spool-changes 1000000] [--skip-batch] [--keep]
 
 Measured in one run, on the same workloads for both:
   (a) backlog drain: with the engine stopped (native: subscription disabled), N single-row
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import statistics
 import subprocess
@@ -50,10 +51,15 @@ def run(db: str, sql: str, *params) -> list[tuple]:
         return cur.fetchall() if cur.description else []
 
 
-def fresh(db: str) -> None:
+def drop(db: str) -> None:
+    """The database and its replication slots (a slot left behind keeps WAL on the server)."""
     for slot in run("postgres", "SELECT slot_name FROM pg_replication_slots WHERE database = %s", db):
         run("postgres", "SELECT pg_drop_replication_slot(%s)", slot[0])
     admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def fresh(db: str) -> None:
+    drop(db)
     admin(f'CREATE DATABASE "{db}"')
 
 
@@ -258,11 +264,18 @@ def native_drain(workload, expected_delta: int) -> float:
     return finished - started
 
 
-def native_teardown() -> None:
-    run("native_tgt", "ALTER SUBSCRIPTION bench_sub DISABLE")
-    run("native_tgt", "ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)")
-    run("native_tgt", "DROP SUBSCRIPTION bench_sub")
-    run("cdc_src", "SELECT pg_drop_replication_slot('bench_native')")
+def clean_up(workdir: Path) -> None:
+    """Drop what a run made, finished or not: the subscription, the three databases with their slots,
+    and the engine's spool (its log stays)."""
+    try:
+        run("native_tgt", "ALTER SUBSCRIPTION bench_sub DISABLE")
+        run("native_tgt", "ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)")
+        run("native_tgt", "DROP SUBSCRIPTION bench_sub")
+    except psycopg.Error:
+        pass  # never made, or its database is already gone
+    for db in ("native_tgt", "cdc_tgt", "cdc_src"):
+        drop(db)
+    shutil.rmtree(workdir / "spool", ignore_errors=True)
 
 
 # ---- latency ---------------------------------------------------------------------------------
@@ -340,10 +353,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--spool-changes", type=int, default=1_000_000)
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the databases and slots for inspection")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-cdc-"))
-    results: dict[str, float] = {}
     print(f"Source table: {ROWS:,} rows; engine log in {workdir / 'engine.log'}", flush=True)
+    try:
+        results = measure(args, workdir)
+    finally:
+        if not args.keep:
+            clean_up(workdir)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cdc.json").write_text(json.dumps(results, indent=2))
+
+
+def measure(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
+    results: dict[str, float] = {}
     build_source(ROWS)
     native_setup()
     modes = [False] if args.skip_batch else [False, True]
@@ -397,10 +422,7 @@ def main() -> None:
     show("peak RSS with the backlog spooled", spooled / 2**20, "MB", None, "target < 300 MB")
     show("peak RSS including the drain", overall / 2**20, "MB")
 
-    native_teardown()
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cdc.json").write_text(json.dumps(results, indent=2))
+    return results
 
 
 if __name__ == "__main__":
