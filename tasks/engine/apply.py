@@ -296,15 +296,20 @@ class ApplyLoop:
                     return True
                 continue
             past_stop = False
-            for txn in record if isinstance(record, list) else (record,):  # the capture batches ready ones
-                if main and self._past_stop_time(txn):
-                    past_stop = True
-                    break
-                changes += self._take(txn, items, main)
-                if len(items) >= (BATCH_WRITE_ITEMS if self.options.batch_apply else WRITE_ITEMS):
-                    self._write(items, careful)
-                    items = []
-                last = txn
+            # The capture batches the transactions ready together: one pass over them all where it can.
+            taken = self._take_all(record, items, main) if type(record) is list and len(record) > 1 else None
+            if taken is not None:
+                changes += taken
+                last = record[-1]
+                items = self._write_if_full(items, careful)
+            else:
+                for txn in record if isinstance(record, list) else (record,):
+                    if main and self._past_stop_time(txn):
+                        past_stop = True
+                        break
+                    changes += self._take(txn, items, main)
+                    items = self._write_if_full(items, careful)
+                    last = txn
             if past_stop or (last is not None and last.complete and self._group_full(changes, opened)):
                 break
         if last is None:
@@ -365,6 +370,53 @@ class ApplyLoop:
         if main:
             self.last_read_position = txn.position
         return taken
+
+    def _take_all(self, record: list[Transaction], items: list[Item], main: bool) -> int | None:
+        """Queue a whole record of complete transactions at once, when every one of them goes the same
+        way: only row changes, of tables applied now, none of them already on the target. Transactions
+        follow in commit order, so when the first is needed for a table, so are the rest. Returns None,
+        having queued nothing, when the record must be taken transaction by transaction (a table loading
+        or suspended, a transaction the target may already hold, a TRUNCATE, a CdcStopPosition time)."""
+        if self._cached_open or (main and self.options.stop_after_commit_time is not None):
+            return None
+        first = record[0]
+        position, order = first.position, first.order
+        start = len(items)
+        append = items.append
+        verdicts: dict[int, tuple[str, Route | None]] = {}
+        applied: set[Route] = set()
+        update, insert, delete = Op.UPDATE, Op.INSERT, Op.DELETE
+        last_relation = None
+        verdict, route = _SKIP, None
+        for txn in record:
+            if not txn.complete:
+                del items[start:]
+                return None
+            here = txn.position
+            for change in txn.changes:
+                relation = change.relation
+                if relation is not last_relation:
+                    last_relation = relation
+                    found = verdicts.get(id(relation))
+                    if found is None:
+                        found = verdicts[id(relation)] = self._verdict(relation, position, order, main)
+                        if found[0] is not _APPLY and found[1] is not None:
+                            del items[start:]  # caching, suspended, or already applied: decide per transaction
+                            return None
+                    verdict, route = found
+                if verdict is _APPLY:
+                    op = change.op
+                    if op is not update and op is not insert and op is not delete:
+                        del items[start:]
+                        return None
+                    append(Item(route, route.to_target(change), here))
+                    applied.add(route)
+        last = record[-1].position
+        for done in applied:
+            done.sync.applied_position = last
+        if main:
+            self.last_read_position = last
+        return len(items) - start
 
     def _verdict(self, relation: Relation, position: str, order: tuple | None, main: bool
                  ) -> tuple[str, Route | None]:
@@ -440,6 +492,13 @@ class ApplyLoop:
         if self.options.batch_apply:
             return elapsed >= self.options.batch_timeout_max
         return changes >= self.options.min_transaction_size or elapsed >= self.options.commit_timeout
+
+    def _write_if_full(self, items: list[Item], careful: bool) -> list[Item]:
+        """Hand a full chunk to the writer; returns the list to go on filling."""
+        if len(items) < (BATCH_WRITE_ITEMS if self.options.batch_apply else WRITE_ITEMS):
+            return items
+        self._write(items, careful)
+        return []
 
     def _write(self, items: list[Item], careful: bool) -> None:
         if self.options.batch_apply:
