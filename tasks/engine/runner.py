@@ -117,17 +117,23 @@ class TaskRunner:
         self._units_hint = 0  # load units of the full load about to start (sizes the local pool)
         self._streamed_units = False  # every unit moves COPY/LOAD text lines, not Python rows
         self.pump: CapturePump | None = None
+        self._planned: Plan | None = None  # made by plan() for the next run()
 
     # -- planning ------------------------------------------------------------------------------
     def plan(self) -> Plan:
-        return build_task_plan(self.source, self.target, self.spec.table_mappings, self.settings)
+        """The task's plan as the source and target are now. The next run() starts from it instead of
+        planning again (callers show the estimates first: planning is most of a resume's start-up);
+        the runs after that, restarts after errors, plan afresh."""
+        self._planned = build_task_plan(self.source, self.target, self.spec.table_mappings, self.settings)
+        return self._planned
 
     # -- running -------------------------------------------------------------------------------
     def run(self, mode: StartMode = StartMode.START) -> RunResult:
         try:
             if self.settings.errors:
                 raise PlanError(self.settings.errors)
-            plan = self.plan()
+            plan = self._planned if self._planned is not None else self.plan()
+            self._planned = None
             if plan.errors:
                 raise PlanError(plan.errors)
             for warning in plan.warnings:
