@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from collections.abc import Iterator
@@ -127,6 +128,10 @@ def test_it_streams_inserts_updates_deletes_and_truncates(source):
     assert pieces[0].xid == xid
     assert abs(pieces[0].commit_time - now) < timedelta(seconds=5)
     assert pieces[0].commit_time.tzinfo is None
+    spooled = pickle.loads(pickle.dumps(pieces[1]))  # as the spool writes it to disk and reads it back
+    assert (spooled.xid, spooled.position, spooled.commit_time, spooled.order, spooled.changes[0].after) == (
+        pieces[1].xid, pieces[1].position, pieces[1].commit_time, pieces[1].order, update.after)
+    assert pieces[0].commit_time <= pieces[1].commit_time <= pieces[3].commit_time
     positions = [lsn(p.position) for p in pieces]
     assert lsn(cap.position) < positions[0] < positions[1] < positions[2] < positions[3]
     assert stream.read_changes == 4

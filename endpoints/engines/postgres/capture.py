@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import select
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -55,23 +56,57 @@ CLOCK_EVERY = 256
 REMEMBERED_COMMITS = 50_000
 
 
+_COMMIT_TIME = Transaction.commit_time  # the dataclass's slot, under PgTransaction's property
+
+
+class PgTransaction(Transaction):
+    """A transaction as pgoutput sent it: its commit time stays PostgreSQL microseconds until it is
+    read. Making a datetime of them cost as much as decoding the row of a one-row transaction, and
+    the applier reads the commit time of one transaction per group."""
+
+    __slots__ = ("commit_micros",)
+
+    def __init__(self, xid: str, position: str, commit_micros: int, changes: list[RowChange], source_bytes: int,
+                 complete: bool, order: tuple):
+        self.xid = xid
+        self.position = position
+        _COMMIT_TIME.__set__(self, None)
+        self.commit_micros = commit_micros
+        self.changes = changes
+        self.source_bytes = source_bytes
+        self.complete = complete
+        self.order = order
+
+    @property
+    def commit_time(self) -> datetime:
+        value = _COMMIT_TIME.__get__(self)
+        if value is None:
+            value = pg.pg_time(self.commit_micros)
+            _COMMIT_TIME.__set__(self, value)
+        return value
+
+    @commit_time.setter
+    def commit_time(self, value: datetime) -> None:
+        _COMMIT_TIME.__set__(self, value)
+
+
 class _Open:
     """The transaction being read: what Begin said, and the changes of the current piece."""
 
-    __slots__ = ("xid", "position", "order", "commit_time", "changes", "pieces", "nbytes")
+    __slots__ = ("xid", "position", "order", "commit_micros", "changes", "pieces", "nbytes")
 
     def __init__(self, final_lsn: int, commit_micros: int, xid: int):
         self.xid = str(xid)
         self.position = format_lsn(final_lsn)
         self.order = (final_lsn,)  # PostgresEngine.position_key(position)
-        self.commit_time = pg.pg_time(commit_micros)
+        self.commit_micros = commit_micros
         self.changes: list[RowChange] = []
         self.pieces = 0
         self.nbytes = 0
 
     def piece(self, complete: bool) -> Transaction:
-        txn = Transaction(self.xid, self.position, self.commit_time, self.changes, self.nbytes, complete,
-                          self.order)
+        txn = PgTransaction(self.xid, self.position, self.commit_micros, self.changes, self.nbytes, complete,
+                            self.order)
         self.changes, self.nbytes = [], 0
         self.pieces += 1
         return txn
@@ -88,7 +123,8 @@ class PgChangeStream(ChangeStream):
         self._position = format_lsn(self._position_lsn)
         self._open: _Open | None = None
         self._ready: deque[Transaction] = deque()  # pieces decoded and not yet returned
-        self._ends: OrderedDict[int, int] = OrderedDict()  # commit LSN -> end of its commit record
+        # (commit LSN, end of its commit record) of the latest commits, oldest first
+        self._ends: deque[tuple[int, int]] = deque(maxlen=REMEMBERED_COMMITS)
         self._ack: str | None = None  # written by acknowledge() on the applier's thread
         self._ack_seen: str | None = None
         self._flushed = parse_lsn(confirmed) if confirmed else 0
@@ -258,10 +294,7 @@ class PgChangeStream(ChangeStream):
 
     def _commit(self, commit_lsn: int, end_lsn: int) -> None:
         txn, self._open = self._open, None
-        ends = self._ends
-        ends[commit_lsn] = end_lsn
-        if len(ends) > REMEMBERED_COMMITS:
-            ends.popitem(last=False)
+        self._ends.append((commit_lsn, end_lsn))
         if commit_lsn >= self._position_lsn:
             self._position_lsn = commit_lsn
             self._position = txn.position if txn is not None else format_lsn(commit_lsn)
@@ -278,12 +311,11 @@ class PgChangeStream(ChangeStream):
 
     def _flush_for(self, lsn: int) -> int:
         """The flush position confirming everything up to and including the transaction at `lsn`."""
-        end = self._ends.get(lsn)
-        while self._ends:
-            first = next(iter(self._ends))
-            if first > lsn:
-                break
-            self._ends.popitem(last=False)
+        ends, end = self._ends, None
+        while ends and ends[0][0] <= lsn:
+            commit, end_of_record = ends.popleft()
+            if commit == lsn:
+                end = end_of_record
         # No transaction starts between a commit record's first byte and its end: lsn + 1 confirms the same.
         return end if end is not None else lsn + 1
 
