@@ -444,7 +444,7 @@ def test_it_lets_the_apply_writer_find_and_log_the_one_refused_row():
     connection = FakeConnection()
     target = applier(connection)
     route = Route(PLAN, RouteStatus.REPLICATING)
-    items = [Item(route, TargetChange(Op.INSERT, row=(n, f"n{n}", None)), "00000021:00000180:0002") for n in (1, 2)]
+    items = [Item(route, TargetChange(Op.INSERT, row=(n, f"n{n}", None))) for n in (1, 2)]
     writer = GroupWriter(target, ErrorPolicies(), "task-1", NullReporter())
     connection.fail["INSERT INTO [sales].[orders] ([id], [name], [paid]) VALUES (?, ?, ?), ("] = DUPLICATE
     connection.fail[("INSERT INTO [sales].[orders]", (2, "n2", None))] = DUPLICATE
@@ -469,9 +469,9 @@ def test_it_gives_the_apply_writer_rows_affected_to_spot_missing_rows():
     target = applier(connection)
     route = Route(PLAN, RouteStatus.REPLICATING)
     writer = GroupWriter(target, ErrorPolicies(), "task-1", NullReporter())
-    writer.write([Item(route, TargetChange(Op.DELETE, key=(n,)), "p") for n in (1, 2)], careful=False)
+    writer.write([Item(route, TargetChange(Op.DELETE, key=(n,))) for n in (1, 2)], careful=False)
     assert writer.take_counts()[route.key].deletes == 2
-    writer.write([Item(route, TargetChange(Op.UPDATE, key=(3,), row=(3, "x", True)), "p")], careful=False)
+    writer.write([Item(route, TargetChange(Op.UPDATE, key=(3,), row=(3, "x", True)))], careful=False)
     assert writer.errors == 1 and writer.take_counts() == {}
     logged = connection.log[-1]
     assert logged[1].startswith("INSERT INTO [dbo].[awsdms_apply_exceptions]")

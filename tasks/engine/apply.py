@@ -343,7 +343,7 @@ class ApplyLoop:
             if verdict is _APPLY:
                 op = change.op
                 if op is Op.UPDATE or op is Op.INSERT or op is Op.DELETE:
-                    append(Item(route, route.to_target(change), position))
+                    append(Item(route, route.to_target(change)))
                     applied.add(route)
                     taken += 1
                 elif self._take_special(route, change, position, items):
@@ -392,7 +392,6 @@ class ApplyLoop:
             if not txn.complete:
                 del items[start:]
                 return None
-            here = txn.position
             for change in txn.changes:
                 relation = change.relation
                 if relation is not last_relation:
@@ -409,7 +408,7 @@ class ApplyLoop:
                     if op is not update and op is not insert and op is not delete:
                         del items[start:]
                         return None
-                    append(Item(route, route.to_target(change), here))
+                    append(Item(route, route.to_target(change)))
                     applied.add(route)
         last = record[-1].position
         for done in applied:
@@ -446,9 +445,9 @@ class ApplyLoop:
             self._write(list(items), self._careful)
             items.clear()
             self.pipe.wait()
-            self._write_now([Item(route, route.to_target(change), position)], self._careful)
+            self._write_now([Item(route, route.to_target(change))], self._careful)
         else:
-            items.append(Item(route, route.to_target(change), position))
+            items.append(Item(route, route.to_target(change)))
         route.sync.applied_position = position
         return True
 

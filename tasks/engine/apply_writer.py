@@ -55,7 +55,6 @@ class RetryCarefully(Exception):
 class Item:
     route: Route
     change: TargetChange
-    position: str
 
 
 @dataclass

@@ -122,16 +122,16 @@ def _netted(route: Route, items: list[Item]) -> list[Item]:
         else:
             raise _CannotNet
     out = [item if item.change.op is Op.DELETE and item.change.key == key
-           else Item(route, TargetChange(Op.DELETE, key=key), item.position) for key, item in deletes.items()]
+           else Item(route, TargetChange(Op.DELETE, key=key)) for key, item in deletes.items()]
     updates: list[Item] = []
     partial = False
     for r in live.values():
         if r.inserted:
             out.append(r.item if r.item.change.row is r.row and r.item.change.op is Op.INSERT
-                       else Item(route, TargetChange(Op.INSERT, row=r.row), r.item.position))
+                       else Item(route, TargetChange(Op.INSERT, row=r.row)))
         else:
             updates.append(r.item if r.item.change.row is r.row and r.item.change.key == r.origin
-                           else Item(route, TargetChange(Op.UPDATE, key=r.origin, row=r.row), r.item.position))
+                           else Item(route, TargetChange(Op.UPDATE, key=r.origin, row=r.row)))
             partial = partial or UNCHANGED in r.row
     if partial:  # one run per mask: group them (stable, so source order within a mask)
         updates.sort(key=lambda i: tuple(v is UNCHANGED for v in i.change.row))

@@ -21,8 +21,7 @@ import logging
 import select
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -56,57 +55,60 @@ CLOCK_EVERY = 256
 REMEMBERED_COMMITS = 50_000
 
 
-_COMMIT_TIME = Transaction.commit_time  # the dataclass's slot, under PgTransaction's property
+# The dataclass's slots, under PgTransaction's properties.
+_POSITION = Transaction.position
+_COMMIT_TIME = Transaction.commit_time
+
+
+def _deferred(slot: Any, make: Callable[[PgTransaction], Any]) -> property:
+    """A Transaction field made when first read, then kept in its slot (the dataclass's own)."""
+    def get(txn: PgTransaction) -> Any:
+        value = slot.__get__(txn)
+        if value is None:
+            value = make(txn)
+            slot.__set__(txn, value)
+        return value
+
+    return property(get, slot.__set__)
 
 
 class PgTransaction(Transaction):
-    """A transaction as pgoutput sent it: its commit time stays PostgreSQL microseconds until it is
-    read. Making a datetime of them cost as much as decoding the row of a one-row transaction, and
-    the applier reads the commit time of one transaction per group."""
+    """A transaction as pgoutput sent it: its position and commit time are spelled out only when read
+    (the applier compares `order`, and reads the commit time of one transaction per group). Spelling
+    them out cost as much as decoding the row of a one-row transaction."""
 
     __slots__ = ("commit_micros",)
 
-    def __init__(self, xid: str, position: str, commit_micros: int, changes: list[RowChange], source_bytes: int,
-                 complete: bool, order: tuple):
-        self.xid = xid
-        self.position = position
+    def __init__(self, xid: str, commit_micros: int, changes: list[RowChange], source_bytes: int, complete: bool,
+                 order: tuple):
+        _POSITION.__set__(self, None)
         _COMMIT_TIME.__set__(self, None)
+        self.xid = xid
         self.commit_micros = commit_micros
         self.changes = changes
         self.source_bytes = source_bytes
         self.complete = complete
-        self.order = order
+        self.order = order  # (commit LSN,): PostgresEngine.position_key(position)
 
-    @property
-    def commit_time(self) -> datetime:
-        value = _COMMIT_TIME.__get__(self)
-        if value is None:
-            value = pg.pg_time(self.commit_micros)
-            _COMMIT_TIME.__set__(self, value)
-        return value
-
-    @commit_time.setter
-    def commit_time(self, value: datetime) -> None:
-        _COMMIT_TIME.__set__(self, value)
+    position = _deferred(_POSITION, lambda txn: format_lsn(txn.order[0]))
+    commit_time = _deferred(_COMMIT_TIME, lambda txn: pg.pg_time(txn.commit_micros))
 
 
 class _Open:
     """The transaction being read: what Begin said, and the changes of the current piece."""
 
-    __slots__ = ("xid", "position", "order", "commit_micros", "changes", "pieces", "nbytes")
+    __slots__ = ("xid", "order", "commit_micros", "changes", "pieces", "nbytes")
 
     def __init__(self, final_lsn: int, commit_micros: int, xid: int):
         self.xid = str(xid)
-        self.position = format_lsn(final_lsn)
-        self.order = (final_lsn,)  # PostgresEngine.position_key(position)
+        self.order = (final_lsn,)
         self.commit_micros = commit_micros
         self.changes: list[RowChange] = []
         self.pieces = 0
         self.nbytes = 0
 
     def piece(self, complete: bool) -> Transaction:
-        txn = PgTransaction(self.xid, self.position, self.commit_micros, self.changes, self.nbytes, complete,
-                            self.order)
+        txn = PgTransaction(self.xid, self.commit_micros, self.changes, self.nbytes, complete, self.order)
         self.changes, self.nbytes = [], 0
         self.pieces += 1
         return txn
@@ -120,7 +122,6 @@ class PgChangeStream(ChangeStream):
         self.read_changes = 0
         self.read_bytes = 0
         self._position_lsn = parse_lsn(start)
-        self._position = format_lsn(self._position_lsn)
         self._open: _Open | None = None
         self._ready: deque[Transaction] = deque()  # pieces decoded and not yet returned
         # (commit LSN, end of its commit record) of the latest commits, oldest first
@@ -149,12 +150,12 @@ class PgChangeStream(ChangeStream):
             self._conn.close()
             raise replication_error(exc, conninfo, doing=f"starting replication from slot {names.slot}") from None
         log.info("Streaming slot %s (publications %s) from %s", names.slot, ", ".join(names.publications),
-                 self._position)
+                 self.position)
 
     # -- ChangeStream ---------------------------------------------------------------------------
     @property
     def position(self) -> str:
-        return self._position
+        return format_lsn(self._position_lsn)
 
     @property
     def heartbeats(self) -> int:
@@ -297,7 +298,6 @@ class PgChangeStream(ChangeStream):
         self._ends.append((commit_lsn, end_lsn))
         if commit_lsn >= self._position_lsn:
             self._position_lsn = commit_lsn
-            self._position = txn.position if txn is not None else format_lsn(commit_lsn)
         if txn is not None and (txn.changes or txn.pieces):
             self._ready.append(txn.piece(complete=True))
         # else nothing of ours was in it (a heartbeat, or a table we do not capture): only the position moves
@@ -307,7 +307,6 @@ class PgChangeStream(ChangeStream):
         """Between transactions, with nothing waiting: every commit before the server's WAL end was streamed."""
         if wal_end and wal_end - 1 > self._position_lsn:
             self._position_lsn = wal_end - 1
-            self._position = format_lsn(self._position_lsn)
 
     def _flush_for(self, lsn: int) -> int:
         """The flush position confirming everything up to and including the transaction at `lsn`."""
