@@ -6,20 +6,15 @@ these tests hold it to what taking them one by one gives, where they do not.
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import timedelta
 
 import pytest
 
 from endpoints.engines.base import Op, RowChange
-from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.tests.postgres_support import run_sql
-from tasks.engine.apply import ApplyLoop, ApplyOptions, Checkpoint
-from tasks.engine.reporting import RecordingReporter, TableKey
-from tasks.engine.routing import RouteStatus
-from tasks.engine.spool import Spool
+from tasks.engine.apply import ApplyOptions
 
+from .test_apply_loop_cache import drain_while_loading
 from .test_apply_loop_pg import (  # noqa: F401 - tables is a fixture
     EXPECTED_ACCOUNTS,
     EXPECTED_AUDIT,
@@ -68,30 +63,11 @@ def test_a_replayed_record_applies_only_the_transactions_after_the_checkpoint(ta
 
 def test_a_record_spanning_a_loading_tables_snapshot_applies_only_what_came_after_it(tables, tmp_path):  # noqa: F811
     t = tables
-    routes = t.routes()
-    accounts = routes[TableKey("app", "accounts")]
-    accounts.status = RouteStatus.LOADING
-    spool = Spool(tmp_path / "spool", 10**9)
-    spool.append([txn(1, t.ins("accounts", 1, "in the snapshot", 10), t.ins("audit", 1, "one")),
-                  txn(3, t.ins("accounts", 2, "after it", 20), t.ins("audit", 2, "three"))])
-    stop = threading.Event()
-    loop = ApplyLoop(target=ConnectionInfo.from_url(t.url), control_schema="", task_id=TASK, routes=routes,
-                     checkpoint=Checkpoint("full-load", start=lsn(0)), options=ApplyOptions(),
-                     reporter=RecordingReporter(), position_key=lsn_key, spool=spool, cache_dir=tmp_path / "cache",
-                     cache_limit=10**9, acknowledge=lambda position: None, capture_error=lambda: None, stop=stop)
-    thread = threading.Thread(target=lambda: _quietly(loop.run), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while spool.backlog and time.monotonic() < deadline:
-        time.sleep(0.05)
-    # The snapshot the table was loaded from already holds transaction 1's row, not transaction 3's.
-    run_sql(t.url, "INSERT INTO app.accounts VALUES (1, 'in the snapshot', 10)")
-    loop.table_loaded(accounts.key, lsn(2), exact=True)
-    while not loop.all_replicating.is_set() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    thread.join(30)
-    assert loop.all_replicating.is_set(), "the cache drain never finished"
+    record = [txn(1, t.ins("accounts", 1, "in the snapshot", 10), t.ins("audit", 1, "one")),
+              txn(3, t.ins("accounts", 2, "after it", 20), t.ins("audit", 2, "three"))]
+    # The snapshot the table was loaded from (at lsn 2) holds transaction 1's row, not transaction 3's.
+    drain_while_loading(t, tmp_path, [record], lsn(2), before_loaded=lambda: run_sql(
+        t.url, "INSERT INTO app.accounts VALUES (1, 'in the snapshot', 10)"))
     assert contents(t.url, "accounts") == [(1, "in the snapshot", 10), (2, "after it", 20)]
     assert contents(t.url, "audit") == [(1, "one"), (2, "three")]
 
@@ -117,10 +93,3 @@ def test_a_stop_time_inside_a_record_applies_the_transactions_before_it(tables, 
     assert run.loop.stop_reason_override == "Stop Reason STOPPED_AT_COMMIT_TIME"
     assert contents(t.url, "audit") == [(1, "at 1 s"), (2, "at 2 s")]
     assert saved_checkpoint(t.url)[0].position == lsn(2)
-
-
-def _quietly(body) -> None:
-    try:
-        body()
-    except Exception:  # StopRequested once the test stops it
-        pass
