@@ -122,7 +122,7 @@ class TaskRunner:
     # -- planning ------------------------------------------------------------------------------
     def plan(self) -> Plan:
         """The task's plan as the source and target are now. The next run() starts from it instead of
-        planning again (callers show the estimates first: planning is most of a resume's start-up);
+        planning again (callers show the estimates first; planning took a third of a resume's start-up);
         the runs after that, restarts after errors, plan afresh."""
         self._planned = build_task_plan(self.source, self.target, self.spec.table_mappings, self.settings)
         return self._planned
