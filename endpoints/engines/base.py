@@ -301,6 +301,16 @@ class Applier(ABC):
         """Update rows found by change.key, setting every column of change.row except UNCHANGED ones.
         Returns rows affected (fewer than len(changes) means some rows were missing)."""
 
+    def prepare_update(self, plan: TablePlan, changes: list[TargetChange]) -> object | None:
+        """The part of update() that needs no connection (cutting and rendering the run), for another
+        thread to do while this one waits on the target; None when there is nothing to prepare.
+        Must not touch the connection: update_prepared() runs on the connection's thread."""
+        return None
+
+    def update_prepared(self, plan: TablePlan, changes: list[TargetChange], prepared: object) -> int:
+        """update() of `changes` with what prepare_update() returned for them."""
+        return self.update(plan, changes)
+
     @abstractmethod
     def delete(self, plan: TablePlan, keys: list[tuple]) -> int:
         """Delete the rows with these keys (one row per key for keyless tables). Returns rows affected."""

@@ -16,13 +16,29 @@ from endpoints.engines.types import DmsType, T
 from endpoints.tests.postgres_support import engine_for, run_sql
 
 NEVER = 10**9
-PATHS = ["rows", "sets"]
+PATHS = ["rows", "sets", "prepared"]
+
+
+class PreparingApplier(PostgresApplier):
+    """Updates the way the apply loop sends them: prepare_update() (the loop's thread), then
+    update_prepared() (the writer's); a table not seen yet is not prepared, as in the loop."""
+
+    prepared_runs = 0
+
+    def update(self, plan, changes):
+        prepared = self.prepare_update(plan, changes)
+        if prepared is None:
+            return super().update(plan, changes)
+        self.prepared_runs += 1
+        return self.update_prepared(plan, changes, prepared)
 
 
 def applier(url: str, path: str = "rows", schema: str = "") -> PostgresApplier:
-    """path "rows": every run as row statements; "sets": every run through a staging table."""
-    least = 1 if path == "sets" else NEVER
-    return PostgresApplier(ConnectionInfo.from_url(url), schema, set_based_min=least, keyless_set_based_min=least)
+    """path "rows": every run as row statements; "sets": every run through a staging table;
+    "prepared": the same, with keyed update runs cut and rendered by prepare_update first."""
+    least = NEVER if path == "rows" else 1
+    kind = PreparingApplier if path == "prepared" else PostgresApplier
+    return kind(ConnectionInfo.from_url(url), schema, set_based_min=least, keyless_set_based_min=least)
 
 
 def plan_of(url: str, table: str, schema: str = "app") -> TablePlan:
@@ -165,7 +181,7 @@ def test_it_upserts_on_a_unique_index_key(db):
         ap.begin()
         ap.insert(plan, [("a", path), ("b", path)], upsert=True)
         ap.commit()
-    assert rows_of(db, "app.codes") == [("a", "sets"), ("b", "sets")]
+    assert rows_of(db, "app.codes") == [("a", PATHS[-1]), ("b", PATHS[-1])]
 
 
 @pytest.mark.live

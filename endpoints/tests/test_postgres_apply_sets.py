@@ -46,6 +46,7 @@ def test_it_writes_every_type_back_as_the_source_has_it(pg_database, path):
     assert ap.insert(plan, rows) == 2
     # row 2 (mostly NULL) takes every value of row 1 by key; row 1 is rewritten with its own values
     assert ap.update(plan, [upd((2,), (2, *rows[0][1:])), upd((1,), rows[0])]) == 2
+    assert getattr(ap, "prepared_runs", 1) == 1  # the prepared path rendered every type itself
     keyless = plan_of(target, "keyless", schema="public")
     assert keyless.key == ()
     ap.insert(keyless, rows + rows)
@@ -123,7 +124,7 @@ def _random_runs(seed: int, keyed: bool) -> list[tuple[str, list]]:
     return runs
 
 
-def _apply(url: str, path: str, table: str, runs: list[tuple[str, list]]) -> list[int]:
+def _apply(url: str, path: str, table: str, runs: list[tuple[str, list]], prepared_runs: int = 0) -> list[int]:
     plan = plan_of(url, table)
     ap = applier(url, path)
     counts = []
@@ -139,6 +140,7 @@ def _apply(url: str, path: str, table: str, runs: list[tuple[str, list]]) -> lis
             counts.append(ap.delete(plan, items))
     ap.commit()
     ap.close()
+    assert getattr(ap, "prepared_runs", 0) >= prepared_runs
     return counts
 
 
@@ -151,12 +153,14 @@ def _contents(url: str, table: str) -> list[tuple]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_it_gives_the_same_table_on_both_paths_for_random_keyed_runs(pg_database, seed):
     ddl = ("CREATE SCHEMA app", "CREATE TABLE app.t (a integer, b integer, s text, v integer, PRIMARY KEY (a, b))")
-    by_rows, by_sets = pg_database(), pg_database()
-    run_sql(by_rows, *ddl)
-    run_sql(by_sets, *ddl)
+    by_rows, by_sets, by_prepared = pg_database(), pg_database(), pg_database()
+    for url in (by_rows, by_sets, by_prepared):
+        run_sql(url, *ddl)
     runs = _random_runs(seed, keyed=True)
-    assert _apply(by_rows, "rows", "t", runs) == _apply(by_sets, "sets", "t", runs)
-    assert _contents(by_rows, "t") == _contents(by_sets, "t")
+    counts = _apply(by_rows, "rows", "t", runs)
+    assert _apply(by_sets, "sets", "t", runs) == counts
+    assert _apply(by_prepared, "prepared", "t", runs, prepared_runs=10) == counts
+    assert _contents(by_rows, "t") == _contents(by_sets, "t") == _contents(by_prepared, "t")
     assert len(_contents(by_rows, "t")) > 10
 
 

@@ -20,7 +20,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.errors import EngineError
 from endpoints.engines.plan import TablePlan
 
-from .apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully
+from .apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully, Run, runs
 from .capture import Solo
 from .netting import net
 from .reporting import Component, Reporter, Severity, TableCounts, TableKey, TableState
@@ -445,7 +445,7 @@ class ApplyLoop:
             self._write(list(items), self._careful)
             items.clear()
             self.pipe.wait()
-            self._write_now([Item(route, route.to_target(change))], self._careful)
+            self._write_now(runs([Item(route, route.to_target(change))]), self._careful)
         else:
             items.append(Item(route, route.to_target(change)))
         route.sync.applied_position = position
@@ -506,15 +506,15 @@ class ApplyLoop:
             return
         if careful:  # one change at a time under savepoints: nothing to overlap
             self.pipe.wait()
-            self._write_now(items, careful)
+            self._write_now(runs(items), careful)
         else:
-            self.pipe.submit(functools.partial(self._write_now, items, careful))
+            self.pipe.submit(functools.partial(self._write_now, self.writer.prepare(items), careful))
 
-    def _write_now(self, items: list[Item], careful: bool) -> None:
+    def _write_now(self, prepared: Iterable[Run], careful: bool) -> None:
         if not self.group_open:
             self.applier.begin()
             self.group_open = True
-        self.writer.write(items, careful=careful)
+        self.writer.write_runs(prepared, careful=careful)
 
     def _commit(self, spool: Spool, last: Transaction, main: bool) -> None:
         advance = main and self.checkpoint.phase == "cdc"

@@ -11,7 +11,7 @@ ever dropped without a log line and a count.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -62,6 +62,7 @@ class Run:
     route: Route
     op: Op
     changes: list[TargetChange] = field(default_factory=list)
+    prepared: object | None = None  # the applier's prepare_update() of the changes (fast path only)
 
 
 def runs(items: list[Item]) -> Iterator[Run]:
@@ -99,8 +100,20 @@ class GroupWriter:
         self.counts: dict[TableKey, TableCounts] = {}
         self.errors = 0
 
+    def prepare(self, items: list[Item]) -> list[Run]:
+        """The items cut into runs, with the connection-free part of their updates done: called on the
+        apply loop's thread, so the writer thread spends its time waiting on the target, not on Python."""
+        prepared = list(runs(items))
+        for run in prepared:
+            if run.op is Op.UPDATE and run.route.status is not RouteStatus.SUSPENDED:
+                run.prepared = self.applier.prepare_update(run.route.plan, run.changes)
+        return prepared
+
     def write(self, items: list[Item], *, careful: bool) -> None:
-        for run in runs(items):
+        self.write_runs(runs(items), careful=careful)
+
+    def write_runs(self, prepared: Iterable[Run], *, careful: bool) -> None:
+        for run in prepared:
             if run.route.status is RouteStatus.SUSPENDED:
                 run.route.suspended_changes += len(run.changes)
                 continue
@@ -132,6 +145,8 @@ class GroupWriter:
             self.applier.insert(plan, [c.row for c in changes], upsert=run.route.idempotent)
             return 0
         if run.op is Op.UPDATE:
+            if run.prepared is not None:
+                return len(changes) - self.applier.update_prepared(plan, changes, run.prepared)
             return len(changes) - self.applier.update(plan, changes)
         if run.op is Op.DELETE:
             return len(changes) - self.applier.delete(plan, [c.key for c in changes])

@@ -28,7 +28,18 @@ from ..plan import ColumnPlan, TablePlan
 from . import apply_sql, apply_state
 from .apply_errors import apply_error
 from .apply_meta import TableMeta, load_meta
-from .apply_sets import Chunk, Staging, blank_unchanged, keyless_update_chunks, last_per_key, update_chunks
+from .apply_sets import (
+    Chunk,
+    CopyRenderer,
+    PreparedUpdate,
+    RenderedChunk,
+    Staging,
+    blank_unchanged,
+    keyless_update_chunks,
+    last_per_key,
+    staged_updates,
+    update_chunks,
+)
 from .connection import connect
 from .control import ensure_control_tables
 from .ddl import _TYPE_TEXT
@@ -93,6 +104,7 @@ class PostgresApplier(Applier):
             raise apply_error(exc, conninfo, None, doing=f"creating the control tables in schema {self.schema}"
                               ) from None
         self.staging = Staging(self.conn)
+        self.renderer = CopyRenderer(self.conn)  # prepare_update's, on the apply loop's thread
 
     # -- transactions --------------------------------------------------------------------------
     def begin(self) -> None:
@@ -164,6 +176,24 @@ class PostgresApplier(Applier):
             self._copy_rows(table, rows)
             return len(rows)
         return self._many(table, self._statement(table, "insert", lambda: apply_sql.insert(plan)), rows)
+
+    def prepare_update(self, plan: TablePlan, changes: list[TargetChange]) -> PreparedUpdate | None:
+        """A keyed run long enough to be staged, cut into chunks and rendered as COPY text. Only a table
+        this applier already prepared (the writer thread fills the cache; a dict read is atomic)."""
+        table = self._by_id.get(id(plan))
+        if table is None or table.plan is not plan or not table.keyed or len(changes) < self.set_based_min:
+            return None
+        mask = tuple(v is UNCHANGED for v in changes[0].row)
+        masked = any(mask)
+        return PreparedUpdate(mask, [RenderedChunk(chunk, self.renderer.render(staged_updates(chunk, masked)))
+                                     for chunk in update_chunks(changes, table.key_positions)])
+
+    def update_prepared(self, plan: TablePlan, changes: list[TargetChange], prepared: object) -> int:
+        if not isinstance(prepared, PreparedUpdate):
+            return self.update(plan, changes)
+        table = self._table(plan)
+        return sum(self._update_set(table, rendered.chunk, prepared.mask, rendered.copy_data)
+                   for rendered in prepared.chunks)
 
     def update(self, plan: TablePlan, changes: list[TargetChange]) -> int:
         if not changes:
@@ -284,9 +314,9 @@ class PostgresApplier(Applier):
             table.statements[key] = text
         return text
 
-    def _stage(self, table: _Table, kind: str, rows, values: Sequence[tuple]) -> str:
+    def _stage(self, table: _Table, kind: str, rows, values: Sequence[tuple], copy_data: bytes | None = None) -> str:
         return self._run(table, values, f"staging changes for {table.meta.name}",
-                         lambda: self.staging.fill(table.plan, table.shape, kind, rows),
+                         lambda: self.staging.fill(table.plan, table.shape, kind, rows, copy_data),
                          temp_columns=_staging_names(table, kind))
 
     def _copy_rows(self, table: _Table, rows: list[tuple]) -> None:
@@ -299,11 +329,10 @@ class PostgresApplier(Applier):
 
         self._run(table, rows, f"inserting into {table.meta.name}", copy)
 
-    def _update_set(self, table: _Table, chunk: Chunk, mask: tuple[bool, ...]) -> int:
-        masked = [i for i, m in enumerate(mask) if m]
-        staged = ((n, *c.key, *(blank_unchanged(c.row) if masked else c.row)) for n, c in enumerate(chunk.changes))
+    def _update_set(self, table: _Table, chunk: Chunk, mask: tuple[bool, ...], copy_data: bytes | None = None) -> int:
+        staged = None if copy_data is not None else staged_updates(chunk, any(mask))
         values = [c.row for c in chunk.changes]
-        name = self._stage(table, "update", staged, values)
+        name = self._stage(table, "update", staged, values, copy_data)
         returning = chunk.merged
         self._join_by(hash_joins=False)
         statement = self._statement(table, ("set-update", name, mask, chunk.moves_key, returning),

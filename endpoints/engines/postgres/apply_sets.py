@@ -10,12 +10,14 @@ same columns, with the later values) and remembers how many changes it stands fo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg._copy_base import format_row_text  # psycopg's own COPY row formatter (C); pinned in requirements
+from psycopg.adapt import Transformer
 
 from ..base import UNCHANGED, TargetChange
 from ..plan import TablePlan
@@ -110,6 +112,41 @@ def blank_unchanged(values: Iterable[Any]) -> list[Any]:
     return [None if v is UNCHANGED else v for v in values]
 
 
+def staged_updates(chunk: Chunk, masked: bool) -> Iterator[tuple]:
+    """A chunk's rows for the update staging table: number, old key, new values (a masked run's
+    UNCHANGED values blanked: the statement does not set those columns)."""
+    return ((n, *c.key, *(blank_unchanged(c.row) if masked else c.row)) for n, c in enumerate(chunk.changes))
+
+
+@dataclass
+class RenderedChunk:
+    chunk: Chunk
+    copy_data: bytes  # the staging rows as COPY text
+
+
+@dataclass
+class PreparedUpdate:
+    """A run of keyed updates cut into chunks, each already rendered for COPY into staging."""
+
+    mask: tuple[bool, ...]
+    chunks: list[RenderedChunk]
+
+
+class CopyRenderer:
+    """Rows as COPY text, made away from the connection's thread: psycopg's own row formatter, with
+    a transformer of its own built from the connection's adapters (which it only reads)."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.transformer = Transformer(conn)
+
+    def render(self, rows: Iterable[Sequence[Any]]) -> bytes:
+        out = bytearray()
+        transformer = self.transformer
+        for row in rows:
+            format_row_text(row, transformer, out)
+        return bytes(out)
+
+
 class Staging:
     """The session's TEMP staging tables, one per table shape and kind, created on first use.
 
@@ -125,8 +162,10 @@ class Staging:
         self.used: set[str] = set()  # may hold rows of this transaction
         self.counter = 0
 
-    def fill(self, plan: TablePlan, shape: tuple, kind: str, rows: Iterable[tuple]) -> str:
-        """Create (when needed) and fill the staging table of `kind` for the plan; returns its name."""
+    def fill(self, plan: TablePlan, shape: tuple, kind: str, rows: Iterable[tuple] | None = None,
+             copy_data: bytes | None = None) -> str:
+        """Create (when needed) and fill the staging table of `kind` for the plan, from rows or from
+        their COPY text; returns its name."""
         name = self.tables.get((shape, kind))
         with self.conn.cursor() as cur:
             if name is None:
@@ -140,8 +179,11 @@ class Staging:
                 cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(name)))
             self.used.add(name)
             with cur.copy(apply_sql.copy_into(name)) as copy:
-                for row in rows:
-                    copy.write_row(row)
+                if copy_data is not None:
+                    copy.write(copy_data)
+                else:
+                    for row in rows:
+                        copy.write_row(row)
         return name
 
     def committed(self) -> None:
