@@ -14,7 +14,7 @@ import pytest
 from endpoints.engines.base import UNCHANGED, Op, TargetChange
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.postgres.applier import PostgresApplier
-from tasks.engine.apply_writer import ErrorPolicies, GroupWriter, Item
+from tasks.engine.apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully
 from tasks.engine.reporting import RecordingReporter
 
 from .test_apply_loop_pg import contents, tables  # noqa: F401 - tables is a fixture
@@ -77,3 +77,21 @@ def test_a_table_the_applier_has_not_seen_is_not_prepared_and_still_applied(tabl
     writer.write_runs(runs, careful=False)
     writer.applier.commit()
     assert contents(tables.url, "accounts") == [(i, "u", Decimal(1)) for i in range(1, ROWS + 1)]
+
+
+def test_a_value_copy_cannot_carry_is_left_to_the_writer_which_reports_it(tables):  # noqa: F811
+    """Preparing runs on the loop's thread, outside the applier's error handling: a value that cannot
+    be rendered must not fail there, but reach the writer, whose fast path hands it to the careful
+    replay (the error policies) as it would without preparing."""
+    routes = tables.routes()
+    accounts = next(r for r in routes.values() if r.key.table == "accounts")
+    writer = _writer(tables.url)
+    inserts = [Item(accounts, TargetChange(Op.INSERT, row=(i, f"n{i}", Decimal(i)))) for i in range(1, ROWS + 1)]
+    writer.applier.begin()
+    writer.write(inserts, careful=False)
+    updates = [Item(accounts, TargetChange(Op.UPDATE, key=(i,), row=(i, "nul\x00" if i == 7 else "u", Decimal(1))))
+               for i in range(1, ROWS + 1)]
+    runs = _prepared_elsewhere(writer, updates)
+    assert [run.prepared for run in runs] == [None]
+    with pytest.raises(RetryCarefully, match="NUL"):
+        writer.write_runs(runs, careful=False)

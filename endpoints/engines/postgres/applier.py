@@ -185,8 +185,13 @@ class PostgresApplier(Applier):
             return None
         mask = tuple(v is UNCHANGED for v in changes[0].row)
         masked = any(mask)
-        return PreparedUpdate(mask, [RenderedChunk(chunk, self.renderer.render(staged_updates(chunk, masked)))
-                                     for chunk in update_chunks(changes, table.key_positions)])
+        try:
+            return PreparedUpdate(mask, [RenderedChunk(chunk, self.renderer.render(staged_updates(chunk, masked)))
+                                         for chunk in update_chunks(changes, table.key_positions)])
+        except (psycopg.Error, TypeError, ValueError):
+            # A value COPY cannot carry (a NUL in text) or a key that cannot be hashed: update() meets
+            # it again on the writer thread, where it is reported and handled by the error policies.
+            return None
 
     def update_prepared(self, plan: TablePlan, changes: list[TargetChange], prepared: object) -> int:
         if not isinstance(prepared, PreparedUpdate):
