@@ -233,7 +233,18 @@ def engine_drain(engine: Engine, workload, expected_delta: int) -> float:
 
 
 # ---- native logical replication --------------------------------------------------------------
+def drop_subscription() -> None:
+    """The native side's subscription, if a run left it (its database cannot be dropped while it exists)."""
+    try:
+        run("native_tgt", "ALTER SUBSCRIPTION bench_sub DISABLE")
+        run("native_tgt", "ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)")
+        run("native_tgt", "DROP SUBSCRIPTION bench_sub")
+    except psycopg.Error:
+        pass  # never made, or its database is already gone
+
+
 def native_setup() -> None:
+    drop_subscription()
     fresh("native_tgt")
     run("cdc_src", "DROP PUBLICATION IF EXISTS bench_pub")
     run("cdc_src", "CREATE PUBLICATION bench_pub FOR TABLE t, pings")
@@ -267,12 +278,7 @@ def native_drain(workload, expected_delta: int) -> float:
 def clean_up(workdir: Path) -> None:
     """Drop what a run made, finished or not: the subscription, the three databases with their slots,
     and the engine's spool (its log stays)."""
-    try:
-        run("native_tgt", "ALTER SUBSCRIPTION bench_sub DISABLE")
-        run("native_tgt", "ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)")
-        run("native_tgt", "DROP SUBSCRIPTION bench_sub")
-    except psycopg.Error:
-        pass  # never made, or its database is already gone
+    drop_subscription()
     for db in ("native_tgt", "cdc_tgt", "cdc_src"):
         drop(db)
     shutil.rmtree(workdir / "spool", ignore_errors=True)
