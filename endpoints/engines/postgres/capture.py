@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import select
+import struct
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -54,6 +55,8 @@ CLOCK_EVERY = 256
 # which confirms the same transactions.
 REMEMBERED_COMMITS = 50_000
 
+
+_RELID = struct.Struct("!I").unpack_from
 
 # The dataclass's slots, under PgTransaction's properties.
 _POSITION = Transaction.position
@@ -225,6 +228,8 @@ class PgChangeStream(ChangeStream):
             if first == 0x43:  # 'C'
                 self._commit(*pg.commit_fields(payload))
                 return
+            if (first == 0x55 or first == 0x49) and self._new_image(txn, first, payload):  # 'U', 'I'
+                return
             if first == 0x55 or first == 0x49 or first == 0x44:  # 'U', 'I', 'D'
                 kind, relid, old, _old_kind, new = pg.row_fields(payload)
                 self._row(txn, kind, relid, old, new)
@@ -241,6 +246,22 @@ class PgChangeStream(ChangeStream):
         elif kind is pg.Truncate:
             self._truncate(txn, message)
         # Origin and logical messages (heartbeats) carry nothing to apply.
+
+    def _new_image(self, txn: _Open | None, first: int, payload: bytes) -> bool:
+        """The common row change, an Insert or an Update with only its new image, decoded by the
+        relation's own tuple decoder. False: take the general path (which reports what is wrong)."""
+        if txn is None or payload[5] != 0x4E:  # 'N'
+            return False
+        described = self._relations.get(_RELID(payload, 1)[0])
+        try:
+            values = described.decode_tuple(payload, 6)
+        except (struct.error, IndexError, ValueError, TypeError):  # ValueError covers bad UTF-8 and ValueProblem
+            return False
+        if values is None:
+            return False
+        if described.selected:
+            self._append(txn, RowChange(Op.UPDATE if first == 0x55 else Op.INSERT, described.relation, None, values))
+        return True
 
     def _row(self, txn: _Open | None, kind: int, relid: int, old: tuple | None, new: tuple | None) -> None:
         described = self._relations.get(relid)
