@@ -253,14 +253,15 @@ class PgChangeStream(ChangeStream):
         if txn is None or payload[5] != 0x4E:  # 'N'
             return False
         described = self._relations.get(_RELID(payload, 1)[0])
+        if not described.selected:  # the general path skips it without converting its values
+            return False
         try:
             values = described.decode_tuple(payload, 6)
         except (struct.error, IndexError, ValueError, TypeError):  # ValueError covers bad UTF-8 and ValueProblem
             return False
         if values is None:
             return False
-        if described.selected:
-            self._append(txn, RowChange(Op.UPDATE if first == 0x55 else Op.INSERT, described.relation, None, values))
+        self._append(txn, RowChange(Op.UPDATE if first == 0x55 else Op.INSERT, described.relation, None, values))
         return True
 
     def _row(self, txn: _Open | None, kind: int, relid: int, old: tuple | None, new: tuple | None) -> None:
