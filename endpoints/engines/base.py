@@ -301,10 +301,12 @@ class Applier(ABC):
         """Update rows found by change.key, setting every column of change.row except UNCHANGED ones.
         Returns rows affected (fewer than len(changes) means some rows were missing)."""
 
-    def prepare_update(self, plan: TablePlan, changes: list[TargetChange]) -> object | None:
+    def prepare_update(self, plan: TablePlan, changes: list[TargetChange], *, distinct: bool = False
+                       ) -> object | None:
         """The part of update() that needs no connection (cutting and rendering the run), for another
         thread to do while this one waits on the target; None when there is nothing to prepare.
-        Must not touch the connection: update_prepared() runs on the connection's thread."""
+        Must not touch the connection: update_prepared() runs on the connection's thread. `distinct`:
+        the caller knows no two changes touch one row and none moves its key (nothing to cut)."""
         return None
 
     def update_prepared(self, plan: TablePlan, changes: list[TargetChange], prepared: object) -> int:

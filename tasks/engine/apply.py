@@ -34,7 +34,7 @@ from endpoints.engines.plan import TablePlan
 
 from .apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully, Run, runs
 from .capture import Solo
-from .netting import net
+from .netting import net_runs
 from .reporting import Component, Reporter, Severity, TableCounts, TableKey, TableState
 from .routing import Route, RouteStatus
 from .spool import Marker, Spool
@@ -49,6 +49,9 @@ _SKIP, _CACHE, _SUSPENDED, _APPLY = "skip", "cache", "suspended", "apply"
 # more: 50,000 changes are ~25 MB.
 WRITE_ITEMS = 1000  # small enough that the writer thread works on one chunk while the next is prepared
 BATCH_WRITE_ITEMS = 50_000
+# ...but batch apply hands over a smaller chunk when the writer has nothing to do: the target then
+# works while the window fills instead of all at its end (the last chunk is what a drain waits for).
+BATCH_EAGER_ITEMS = 5000
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,11 @@ class _Pipe:
         if self._error is not None:
             self.wait()
         self._queue.put(job)
+
+    @property
+    def idle(self) -> bool:
+        """No job is queued or running."""
+        return not self._queue.unfinished_tasks
 
     def wait(self, *, swallow: bool = False) -> None:
         self._queue.join()
@@ -277,9 +285,8 @@ class ApplyLoop:
         changes = 0
         last: Transaction | None = None
         while True:
-            waiting = main and (last is None or not last.complete or self._window_open(window_from, main))
             before = (spool.mark(), spool.records_read)
-            record = spool.read(timeout=0.2 if waiting else 0)
+            record = spool.read(timeout=self._read_timeout(last, window_from, main))
             if isinstance(record, Solo) and last is not None and last.complete:
                 spool.rewind(*before)  # a DDL starts its own group: commit what came before it first
                 break
@@ -289,6 +296,9 @@ class ApplyLoop:
                 self._raise_capture_error()
                 if self.stop.is_set():
                     raise StopRequested("Stop Reason NORMAL")  # mid-transaction: roll back, source replays it
+                if items and self.options.batch_apply and not careful and self.pipe.idle:
+                    self._write(items, careful)  # the target works while the window stays open
+                    items = []
                 continue
             if isinstance(record, Marker):
                 if last is None:
@@ -481,6 +491,17 @@ class ApplyLoop:
             return opened
         return self._last_window
 
+    def _read_timeout(self, last: Transaction | None, window_from: float, main: bool) -> float:
+        """How long the next spool read may wait: for the rest of an open transaction, or of an open
+        batch window (no longer: the window is applied as soon as it closes)."""
+        if not main:
+            return 0
+        if last is None or not last.complete:
+            return 0.2
+        if not self._window_open(window_from, main):
+            return 0
+        return min(0.2, window_from + self.options.batch_timeout_min - time.monotonic())
+
     def _window_open(self, window_from: float, main: bool) -> bool:
         """Batch apply keeps gathering the stream's transactions for BatchApplyTimeoutMin."""
         return (self.options.batch_apply and main and not self.stop.is_set()
@@ -494,21 +515,24 @@ class ApplyLoop:
 
     def _write_if_full(self, items: list[Item], careful: bool) -> list[Item]:
         """Hand a full chunk to the writer; returns the list to go on filling."""
-        if len(items) < (BATCH_WRITE_ITEMS if self.options.batch_apply else WRITE_ITEMS):
+        n = len(items)
+        if not self.options.batch_apply:
+            if n < WRITE_ITEMS:
+                return items
+        elif n < BATCH_WRITE_ITEMS and (n < BATCH_EAGER_ITEMS or not self.pipe.idle):
             return items
         self._write(items, careful)
         return []
 
     def _write(self, items: list[Item], careful: bool) -> None:
-        if self.options.batch_apply:
-            items = net(items)
-        if not items:
+        cut = net_runs(items) if self.options.batch_apply else list(runs(items))
+        if not cut:
             return
         if careful:  # one change at a time under savepoints: nothing to overlap
             self.pipe.wait()
-            self._write_now(runs(items), careful)
+            self._write_now(cut, careful)
         else:
-            self.pipe.submit(functools.partial(self._write_now, self.writer.prepare(items), careful))
+            self.pipe.submit(functools.partial(self._write_now, self.writer.prepare(cut), careful))
 
     def _write_now(self, prepared: Iterable[Run], careful: bool) -> None:
         if not self.group_open:

@@ -63,6 +63,7 @@ class Run:
     op: Op
     changes: list[TargetChange] = field(default_factory=list)
     prepared: object | None = None  # the applier's prepare_update() of the changes (fast path only)
+    distinct: bool = False  # no two changes touch one row and none moves its key (netted updates)
 
 
 def runs(items: list[Item]) -> Iterator[Run]:
@@ -100,13 +101,12 @@ class GroupWriter:
         self.counts: dict[TableKey, TableCounts] = {}
         self.errors = 0
 
-    def prepare(self, items: list[Item]) -> list[Run]:
-        """The items cut into runs, with the connection-free part of their updates done: called on the
-        apply loop's thread, so the writer thread spends its time waiting on the target, not on Python."""
-        prepared = list(runs(items))
+    def prepare(self, prepared: list[Run]) -> list[Run]:
+        """The runs with the connection-free part of their updates done: called on the apply loop's
+        thread, so the writer thread spends its time waiting on the target, not on Python."""
         for run in prepared:
             if run.op is Op.UPDATE and run.route.status is not RouteStatus.SUSPENDED:
-                run.prepared = self.applier.prepare_update(run.route.plan, run.changes)
+                run.prepared = self.applier.prepare_update(run.route.plan, run.changes, distinct=run.distinct)
         return prepared
 
     def write(self, items: list[Item], *, careful: bool) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from endpoints.engines.base import UNCHANGED, Op, TargetChange
 
-from .apply_writer import Item
+from .apply_writer import Item, Run, runs
 from .routing import Route
 
 
@@ -51,7 +51,13 @@ class _Row:
 
 
 def net(items: Sequence[Item]) -> list[Item]:
-    """The window's changes netted per table and key (see the module docstring)."""
+    """The window's changes netted per table and key (see the module docstring), as items."""
+    return [Item(run.route, change) for run in net_runs(items) for change in run.changes]
+
+
+def net_runs(items: Sequence[Item]) -> list[Run]:
+    """The window's changes netted per table and key, cut into the runs the writer applies. A netted
+    run of updates is marked `distinct`: no two of its changes touch one row, and none moves its key."""
     tables: dict[int, tuple[Route, list[Item]]] = {}  # by route identity: one Route object per table
     last: Route | None = None
     bucket: list[Item] = []
@@ -60,35 +66,37 @@ def net(items: Sequence[Item]) -> list[Item]:
             last = item.route
             bucket = tables.setdefault(id(last), (last, []))[1]
         bucket.append(item)
-    out: list[Item] = []
+    out: list[Run] = []
     for route, table_items in tables.values():
         if not route.plan.key:
-            out.extend(table_items)
+            out.extend(runs(table_items))
             continue
         start = 0
         for n, item in enumerate(table_items):
             op = item.change.op
             if op is Op.TRUNCATE or op is Op.DDL:
                 out.extend(_net_segment(route, table_items[start:n]))
-                out.append(item)
+                out.extend(runs([item]))
                 start = n + 1
         out.extend(_net_segment(route, table_items[start:]))
     return out
 
 
-def _net_segment(route: Route, items: list[Item]) -> list[Item]:
-    if len(items) < 2:
-        return list(items)
-    try:
-        return _netted(route, items)
-    except (_CannotNet, TypeError):  # TypeError: a key value that cannot be hashed
-        return list(items)
+def _net_segment(route: Route, items: list[Item]) -> list[Run]:
+    if len(items) >= 2:
+        try:
+            return _netted(route, items)
+        except (_CannotNet, TypeError):  # TypeError: a key value that cannot be hashed
+            pass
+    return list(runs(items))
 
 
-def _netted(route: Route, items: list[Item]) -> list[Item]:
+def _netted(route: Route, items: list[Item]) -> list[Run]:
     positions = route.key_indexes
     single = positions[0] if len(positions) == 1 else None
-    live: dict[tuple, _Row] = {}
+    # A row's first update that keeps its key is held as its Item (most rows of a window are just that:
+    # no _Row to make); anything more becomes a _Row.
+    live: dict[tuple, _Row | Item] = {}
     deletes: dict[tuple, Item] = {}  # key of a row the window started with and removed -> last change
     gone: set[tuple] = set()  # keys whose row the window removed (deleted or moved away)
     for item in items:
@@ -99,7 +107,7 @@ def _netted(route: Route, items: list[Item]) -> list[Item]:
             if single is not None and old not in live and old not in gone:
                 new = change.row[single]
                 if new is UNCHANGED or (new,) == old:  # the common case: a row's first update, key kept
-                    live[old] = _Row(False, change.row, old, item)
+                    live[old] = item
                     continue
             _update(live, deletes, gone, item, positions, single)
         elif op is Op.INSERT:
@@ -111,7 +119,7 @@ def _netted(route: Route, items: list[Item]) -> list[Item]:
             gone.discard(key)
         elif op is Op.DELETE:
             key = change.key
-            found = live.pop(key, None)
+            found = _as_row(live.pop(key, None))
             if found is None:
                 if key in gone:
                     raise _CannotNet  # the row is already gone: let the apply report it
@@ -121,28 +129,54 @@ def _netted(route: Route, items: list[Item]) -> list[Item]:
             gone.add(key)
         else:
             raise _CannotNet
-    out = [item if item.change.op is Op.DELETE and item.change.key == key
-           else Item(route, TargetChange(Op.DELETE, key=key)) for key, item in deletes.items()]
-    updates: list[Item] = []
-    partial = False
+    return _runs_of(route, deletes, live)
+
+
+def _runs_of(route: Route, deletes: dict[tuple, Item], live: dict[tuple, _Row | Item]) -> list[Run]:
+    """Deletes, then inserts, then updates: one run per UNCHANGED mask, the complete ones first."""
+    removed = [item.change if item.change.op is Op.DELETE and item.change.key == key
+               else TargetChange(Op.DELETE, key=key) for key, item in deletes.items()]
+    inserts: list[TargetChange] = []
+    complete: list[TargetChange] = []
+    masked: dict[tuple, list[TargetChange]] = {}
     for r in live.values():
-        if r.inserted:
-            out.append(r.item if r.item.change.row is r.row and r.item.change.op is Op.INSERT
-                       else Item(route, TargetChange(Op.INSERT, row=r.row)))
+        if type(r) is Item:
+            change = r.change
+        elif r.inserted:
+            change = r.item.change
+            inserts.append(change if change.row is r.row and change.op is Op.INSERT
+                           else TargetChange(Op.INSERT, row=r.row))
+            continue
         else:
-            updates.append(r.item if r.item.change.row is r.row and r.item.change.key == r.origin
-                           else Item(route, TargetChange(Op.UPDATE, key=r.origin, row=r.row)))
-            partial = partial or UNCHANGED in r.row
-    if partial:  # one run per mask: group them (stable, so source order within a mask)
-        updates.sort(key=lambda i: tuple(v is UNCHANGED for v in i.change.row))
-    return out + updates
+            change = r.item.change
+            if change.row is not r.row or change.key != r.origin:
+                change = TargetChange(Op.UPDATE, key=r.origin, row=r.row)
+        row = change.row
+        if UNCHANGED in row:
+            masked.setdefault(tuple(v is UNCHANGED for v in row), []).append(change)
+        else:
+            complete.append(change)
+    out = [Run(route, Op.DELETE, removed)] if removed else []
+    if inserts:
+        out.append(Run(route, Op.INSERT, inserts))
+    if complete:
+        out.append(Run(route, Op.UPDATE, complete, distinct=True))
+    out.extend(Run(route, Op.UPDATE, masked[mask], distinct=True) for mask in sorted(masked))
+    return out
 
 
-def _update(live: dict[tuple, _Row], deletes: dict[tuple, Item], gone: set[tuple], item: Item,
+def _as_row(found: _Row | Item | None) -> _Row | None:
+    """A live entry as a _Row (a row's first update is held as its Item)."""
+    if type(found) is Item:
+        return _Row(False, found.change.row, found.change.key, found)
+    return found
+
+
+def _update(live: dict[tuple, _Row | Item], deletes: dict[tuple, Item], gone: set[tuple], item: Item,
             positions: Sequence[int], single: int | None) -> None:
     change = item.change
     old, row = change.key, change.row
-    found = live.pop(old, None)
+    found = _as_row(live.pop(old, None))
     if found is None:
         if old in gone:
             raise _CannotNet  # an update of a row the window removed

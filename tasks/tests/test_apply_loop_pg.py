@@ -24,7 +24,7 @@ from endpoints.engines.postgres.applier import PostgresApplier
 from endpoints.tests.postgres_support import run_sql
 from endpoints.tests.test_postgres_apply import plan_of
 from tasks.engine.apply import ApplyLoop, ApplyOptions, Checkpoint
-from tasks.engine.apply_writer import ErrorPolicies, Policy
+from tasks.engine.apply_writer import ErrorPolicies, GroupWriter, Policy
 from tasks.engine.reporting import RecordingReporter, TableKey
 from tasks.engine.routing import Route, RouteStatus
 from tasks.engine.spool import Spool
@@ -298,6 +298,34 @@ def test_batch_apply_waits_timeout_min_between_applications_not_after_each(table
     assert seen["first"] >= 1.4  # the first window gathers for the interval
     assert seen["second"] < 0.7  # its interval had passed: no second wait
     assert 1.2 <= seen["third"] < 3.5  # counted from when the second window opened
+
+@pytest.mark.live
+def test_batch_apply_writes_what_it_holds_while_its_window_stays_open(tables, tmp_path, monkeypatch):
+    """With nothing more to read and BatchApplyTimeoutMin not yet over, the window's changes go to the
+    target at once (uncommitted: the target works while the window waits), and the window's end only
+    commits them. Nothing is visible before it ends."""
+    writes: list[float] = []
+    original = GroupWriter.write_runs
+
+    def write_runs(self, prepared, *, careful):
+        writes.append(time.monotonic())
+        return original(self, prepared, careful=careful)
+
+    monkeypatch.setattr(GroupWriter, "write_runs", write_runs)
+    options = ApplyOptions(batch_apply=True, batch_timeout_min=1.5, batch_timeout_max=30.0)
+    seen: dict[str, float] = {}
+
+    def timeline(spool: Spool) -> None:
+        seen["started"] = time.monotonic()
+        seen["visible"] = _when_visible(tables.url, 2) - seen["started"]
+
+    records = [txn(1, tables.ins("audit", 1, "one")), txn(2, tables.ins("audit", 2, "two"))]
+    run = run_loop(tables, tmp_path, records, until=lsn(2), options=options, on_start=timeline)
+    assert run.error is None
+    assert writes and writes[0] - seen["started"] < 0.8  # written long before the window ended...
+    assert seen["visible"] >= 1.3  # ...and committed when it did
+    assert [row[0] for row in contents(tables.url, "audit")] == [1, 2]
+
 
 def _random_history(t: Tables, seed: int, count: int) -> tuple[list[Transaction], dict, list]:
     """Random transactions on both tables (key moves, unsent values, deletes, re-inserts), and the

@@ -14,7 +14,8 @@ import pytest
 from endpoints.engines.base import UNCHANGED, Op, TargetChange
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.postgres.applier import PostgresApplier
-from tasks.engine.apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully
+from tasks.engine.apply_writer import ErrorPolicies, GroupWriter, Item, RetryCarefully, runs
+from tasks.engine.netting import net_runs
 from tasks.engine.reporting import RecordingReporter
 
 from .test_apply_loop_pg import contents, tables  # noqa: F401 - tables is a fixture
@@ -29,10 +30,12 @@ def _writer(url: str) -> GroupWriter:
                        RecordingReporter())
 
 
-def _prepared_elsewhere(writer: GroupWriter, items: list[Item]) -> list:
-    """GroupWriter.prepare on a thread of its own, as the apply loop calls it beside the writer thread."""
+def _prepared_elsewhere(writer: GroupWriter, items: list[Item], *, netted: bool = False) -> list:
+    """GroupWriter.prepare on a thread of its own, as the apply loop calls it beside the writer thread
+    (netted: the items cut by batch apply's netting, as the loop does with BatchApplyEnabled)."""
     out: list = []
-    worker = threading.Thread(target=lambda: out.extend(writer.prepare(items)))
+    cut = net_runs(items) if netted else list(runs(items))
+    worker = threading.Thread(target=lambda: out.extend(writer.prepare(cut)))
     worker.start()
     worker.join()
     return out
@@ -95,3 +98,26 @@ def test_a_value_copy_cannot_carry_is_left_to_the_writer_which_reports_it(tables
     assert [run.prepared for run in runs] == [None]
     with pytest.raises(RetryCarefully, match="NUL"):
         writer.write_runs(runs, careful=False)
+
+
+def test_a_netted_window_prepared_as_distinct_runs_writes_what_the_plain_path_writes(tables):  # noqa: F811
+    """Batch apply's netted update runs skip the cutting (`distinct`): the rows written must be those
+    the same changes give applied one by one."""
+    routes = tables.routes()
+    accounts = next(r for r in routes.values() if r.key.table == "accounts")
+    writer = _writer(tables.url)
+    inserts = [Item(accounts, TargetChange(Op.INSERT, row=(i, f"n{i}", Decimal(i)))) for i in range(1, ROWS + 1)]
+    writer.applier.begin()
+    writer.write(inserts, careful=False)
+    window = [Item(accounts, TargetChange(Op.UPDATE, key=(i,), row=(i, UNCHANGED, Decimal(i) * 3)))
+              for i in range(1, ROWS + 1)]  # every row once, its name not sent...
+    window += [Item(accounts, TargetChange(Op.UPDATE, key=(i,), row=(i, f"again{i}", Decimal(-i))))
+               for i in range(1, ROWS + 1, 2)]  # ...then half of them again, complete
+    cut = _prepared_elsewhere(writer, window, netted=True)
+    assert [(run.distinct, run.prepared is not None, len(run.changes)) for run in cut] == \
+        [(True, True, ROWS // 2), (True, True, ROWS // 2)]
+    writer.write_runs(cut, careful=False)
+    writer.applier.commit()
+    expected = [(i, f"again{i}", Decimal(-i)) if i % 2 else (i, f"n{i}", Decimal(i) * 3) for i in range(1, ROWS + 1)]
+    assert contents(tables.url, "accounts") == expected
+    assert writer.take_counts()[accounts.key].updates == ROWS

@@ -6,8 +6,8 @@ from endpoints.engines.base import UNCHANGED, Op, TargetChange
 from endpoints.engines.catalog import SourceColumn, SourceTable
 from endpoints.engines.plan import ColumnPlan, TablePlan
 from endpoints.engines.types import DmsType, T
-from tasks.engine.apply_writer import Item
-from tasks.engine.netting import net
+from tasks.engine.apply_writer import Item, runs
+from tasks.engine.netting import net, net_runs
 from tasks.engine.routing import Route, RouteStatus
 
 _ = UNCHANGED
@@ -278,3 +278,39 @@ def test_it_nets_random_windows_to_the_same_rows_as_applying_them_one_by_one():
     # changes netted away, and windows that came out as they went in (nothing to net, or a key moved
     # with unsent values): fixed by the seed
     assert (netted_away, passed_through) == (2859, 1308)
+
+
+def _cut(window_runs) -> list[tuple]:
+    return [(r.route.key, r.op, r.changes) for r in window_runs]
+
+
+def test_its_runs_are_the_runs_of_its_items_and_only_netted_update_runs_are_marked_distinct():
+    """The writer applies net_runs() as they come, and skips cutting a `distinct` run: its runs must be
+    what cutting the netted items would give, and a run marked distinct must hold no two changes of a
+    row and no key move (else one set statement would apply it wrongly)."""
+    import random
+
+    rnd = random.Random(11)
+    marked = 0
+    for _round in range(3000):
+        start = {(k,): (k, rnd.randint(0, 9), rnd.randint(0, 9)) for k in range(1, 9) if rnd.random() < 0.5}
+        window = _random_window(rnd, start, rnd.randint(0, 12))
+        if rnd.random() < 0.3:
+            window = window + [upd((k,), (k, rnd.randint(0, 9), _), route("u")) for k in range(1, 4)]
+        cut = net_runs(window)
+        assert _cut(cut) == _cut(runs(net(window))), show(window)
+        for run in cut:
+            if run.distinct:
+                marked += 1
+                assert run.op is Op.UPDATE
+                keys = [c.key for c in run.changes]
+                assert len(set(keys)) == len(keys)
+                assert all(c.row[0] is _ or (c.row[0],) == c.key for c in run.changes)
+    assert marked > 1000
+
+
+def test_a_window_it_cannot_net_is_cut_as_it_came_and_not_marked_distinct():
+    window = [upd((1,), (2, 11, _)), upd((2,), (2, 12, 5)), upd((3,), (3, 1, 1))]  # a key moved, image incomplete
+    cut = net_runs(window)
+    assert _cut(cut) == _cut(runs(window))
+    assert not any(run.distinct for run in cut)

@@ -177,7 +177,8 @@ class PostgresApplier(Applier):
             return len(rows)
         return self._many(table, self._statement(table, "insert", lambda: apply_sql.insert(plan)), rows)
 
-    def prepare_update(self, plan: TablePlan, changes: list[TargetChange]) -> PreparedUpdate | None:
+    def prepare_update(self, plan: TablePlan, changes: list[TargetChange], *, distinct: bool = False
+                       ) -> PreparedUpdate | None:
         """A keyed run long enough to be staged, cut into chunks and rendered as COPY text. Only a table
         this applier already prepared (the writer thread fills the cache; a dict read is atomic)."""
         table = self._by_id.get(id(plan))
@@ -186,8 +187,10 @@ class PostgresApplier(Applier):
         mask = tuple(v is UNCHANGED for v in changes[0].row)
         masked = any(mask)
         try:
+            chunks = [Chunk(list(changes), [1] * len(changes))] if distinct \
+                else update_chunks(changes, table.key_positions)
             return PreparedUpdate(mask, [RenderedChunk(chunk, self.renderer.render(staged_updates(chunk, masked)))
-                                         for chunk in update_chunks(changes, table.key_positions)])
+                                         for chunk in chunks])
         except (psycopg.Error, TypeError, ValueError):
             # A value COPY cannot carry (a NUL in text) or a key that cannot be hashed: update() meets
             # it again on the writer thread, where it is reported and handled by the error policies.
