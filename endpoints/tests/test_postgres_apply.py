@@ -111,6 +111,21 @@ def test_it_keeps_unchanged_columns(db, path):
 
 @pytest.mark.live
 @pytest.mark.parametrize("path", PATHS)
+def test_it_finds_rows_by_the_old_key_when_the_new_image_did_not_send_the_key(db, path):
+    """A key column the source did not send (UNCHANGED) kept its value: the row is found by the old key,
+    never by a blank where the new image has none."""
+    plan = plan_of(db, "items")
+    ap = applier(db, path)
+    ap.begin()
+    ap.insert(plan, [(1, "one", 1, "a"), (2, "two", 2, "b"), (3, "three", 3, "c")])
+    unsent = [upd((1,), (UNCHANGED, "uno", 10, UNCHANGED)), upd((3,), (UNCHANGED, "tres", 30, UNCHANGED))]
+    assert ap.update(plan, unsent) == 2
+    ap.commit()
+    assert rows_of(db, "app.items") == [(1, "uno", 10, "a"), (2, "two", 2, "b"), (3, "tres", 30, "c")]
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("path", PATHS)
 def test_it_counts_only_the_rows_found(db, path):
     plan = plan_of(db, "items")
     ap = applier(db, path)

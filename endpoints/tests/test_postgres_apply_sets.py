@@ -203,7 +203,7 @@ def test_keyed_runs_join_the_target_by_its_key_index_and_keyless_runs_by_hash(pg
         assert ap.update(bag, [upd((1, "x"), (1, "z")), upd((2, "y"), (2, "w"))] * 2) == 3
         assert "Hash" in _plan_of_statement(ap, "bag", "set-keyless-update")
         assert ap.update(big, [upd((i,), (i, i)) for i in range(1, 50_001)]) == 50_000
-        keyed = _plan_of_statement(ap, "big", "set-update")
+        keyed = _plan_of_statement(ap, "big", "set-update-in-place")
         assert "Index Scan using big_pkey" in keyed and "Hash" not in keyed, keyed
         assert ap.update(bag, [upd((2, "w"), (2, "v"))]) == 1  # below the keyless threshold: a row statement
         assert ap.delete(bag, [(1, "z")] * 4) == 2

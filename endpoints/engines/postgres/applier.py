@@ -189,8 +189,9 @@ class PostgresApplier(Applier):
         try:
             chunks = [Chunk(list(changes), [1] * len(changes))] if distinct \
                 else update_chunks(changes, table.key_positions)
-            return PreparedUpdate(mask, [RenderedChunk(chunk, self.renderer.render(staged_updates(chunk, masked)))
-                                         for chunk in chunks])
+            return PreparedUpdate(mask, [
+                RenderedChunk(chunk, self.renderer.render(
+                    staged_updates(chunk, masked, chunk.in_place(mask, table.key_positions)))) for chunk in chunks])
         except (psycopg.Error, TypeError, ValueError):
             # A value COPY cannot carry (a NUL in text) or a key that cannot be hashed: update() meets
             # it again on the writer thread, where it is reported and handled by the error policies.
@@ -322,9 +323,10 @@ class PostgresApplier(Applier):
             table.statements[key] = text
         return text
 
-    def _stage(self, table: _Table, kind: str, rows, values: Sequence[tuple], copy_data: bytes | None = None) -> str:
+    def _stage(self, table: _Table, kind: str, rows, values: Sequence[tuple], copy_data: bytes | None = None,
+               columns: Sequence[str] | None = None) -> str:
         return self._run(table, values, f"staging changes for {table.meta.name}",
-                         lambda: self.staging.fill(table.plan, table.shape, kind, rows, copy_data),
+                         lambda: self.staging.fill(table.plan, table.shape, kind, rows, copy_data, columns),
                          temp_columns=_staging_names(table, kind))
 
     def _copy_rows(self, table: _Table, rows: list[tuple]) -> None:
@@ -338,11 +340,17 @@ class PostgresApplier(Applier):
         self._run(table, rows, f"inserting into {table.meta.name}", copy)
 
     def _update_set(self, table: _Table, chunk: Chunk, mask: tuple[bool, ...], copy_data: bytes | None = None) -> int:
-        staged = None if copy_data is not None else staged_updates(chunk, any(mask))
+        in_place = chunk.in_place(mask, table.key_positions)
+        staged = None if copy_data is not None else staged_updates(chunk, any(mask), in_place)
         values = [c.row for c in chunk.changes]
+        self._join_by(hash_joins=False)
+        if in_place:
+            name = self._stage(table, "rows", staged, values, copy_data, apply_sql.row_columns(table.plan))
+            statement = self._statement(table, ("set-update-in-place", name, mask),
+                                        lambda: apply_sql.set_update_in_place(table.plan, name, mask))
+            return self._execute(table, values, statement)
         name = self._stage(table, "update", staged, values, copy_data)
         returning = chunk.merged
-        self._join_by(hash_joins=False)
         statement = self._statement(table, ("set-update", name, mask, chunk.moves_key, returning),
                                     lambda: apply_sql.set_update(table.plan, name, mask, with_key=chunk.moves_key,
                                                                  returning=returning))

@@ -34,6 +34,11 @@ class Chunk:
     def merged(self) -> bool:
         return len(self.counts) != sum(self.counts)
 
+    def in_place(self, mask: Sequence[bool], key_positions: Sequence[int]) -> bool:
+        """Every change finds its row by the key its new image carries (sent, and not moved): only the
+        new rows need staging."""
+        return not self.moves_key and not self.merged and not any(mask[p] for p in key_positions)
+
 
 def new_key(change: TargetChange, positions: Sequence[int]) -> tuple:
     """The key of the row after the change (a key column the source did not send keeps its value)."""
@@ -112,9 +117,12 @@ def blank_unchanged(values: Iterable[Any]) -> list[Any]:
     return [None if v is UNCHANGED else v for v in values]
 
 
-def staged_updates(chunk: Chunk, masked: bool) -> Iterator[tuple]:
-    """A chunk's rows for the update staging table: number, old key, new values (a masked run's
-    UNCHANGED values blanked: the statement does not set those columns)."""
+def staged_updates(chunk: Chunk, masked: bool, in_place: bool) -> Iterator[Sequence[Any]]:
+    """A chunk's rows for its staging table (a masked run's UNCHANGED values blanked: the statement
+    does not set those columns): the new values for a chunk applied in place, else number, old key,
+    new values."""
+    if in_place:
+        return (blank_unchanged(c.row) for c in chunk.changes) if masked else (c.row for c in chunk.changes)
     return ((n, *c.key, *(blank_unchanged(c.row) if masked else c.row)) for n, c in enumerate(chunk.changes))
 
 
@@ -162,10 +170,10 @@ class Staging:
         self.used: set[str] = set()  # may hold rows of this transaction
         self.counter = 0
 
-    def fill(self, plan: TablePlan, shape: tuple, kind: str, rows: Iterable[tuple] | None = None,
-             copy_data: bytes | None = None) -> str:
+    def fill(self, plan: TablePlan, shape: tuple, kind: str, rows: Iterable[Sequence[Any]] | None = None,
+             copy_data: bytes | None = None, columns: Sequence[str] | None = None) -> str:
         """Create (when needed) and fill the staging table of `kind` for the plan, from rows or from
-        their COPY text; returns its name."""
+        their COPY text (of `columns`, else of all the table's columns); returns its name."""
         name = self.tables.get((shape, kind))
         with self.conn.cursor() as cur:
             if name is None:
@@ -178,7 +186,7 @@ class Staging:
             elif name in self.used:
                 cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(name)))
             self.used.add(name)
-            with cur.copy(apply_sql.copy_into(name)) as copy:
+            with cur.copy(apply_sql.copy_into(name, columns)) as copy:
                 if copy_data is not None:
                     copy.write(copy_data)
                 else:

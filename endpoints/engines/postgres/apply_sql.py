@@ -157,6 +157,21 @@ def _key_join(plan: TablePlan) -> sql.Composable:
                                  for j, k in enumerate(plan.key))
 
 
+def row_columns(plan: TablePlan) -> list[str]:
+    """The staging columns a "rows" table holds the row values in (c<i>, without n)."""
+    return [f"c{i}" for i in range(len(plan.columns))]
+
+
+def set_update_in_place(plan: TablePlan, staging: str, mask: Mask) -> sql.Composable:
+    """UPDATE from a "rows" staging table holding the new rows, found by the key they carry: for a chunk
+    in which no change moves its key (so the old key is the new one, and need not be staged)."""
+    names = _names(plan)
+    join = sql.SQL(" AND ").join(
+        sql.SQL("{} = {}").format(sql.Identifier("t", k), sql.Identifier("s", f"c{names.index(k)}")) for k in plan.key)
+    return sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {}").format(
+        target(plan), _sets(plan, mask, sql.SQL("s"), with_key=False), sql.Identifier(staging), join)
+
+
 def set_update(plan: TablePlan, staging: str, mask: Mask, *, with_key: bool, returning: bool) -> sql.Composable:
     statement = sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {}").format(
         target(plan), _sets(plan, mask, sql.SQL("s"), with_key=with_key), sql.Identifier(staging), _key_join(plan))
