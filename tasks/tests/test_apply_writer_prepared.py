@@ -30,6 +30,17 @@ def _writer(url: str) -> GroupWriter:
                        RecordingReporter())
 
 
+def _writer_with_rows(tables) -> tuple:  # noqa: F811 - the fixture's value, passed on
+    """The accounts route and a writer that has inserted ROWS accounts in an open transaction: the
+    applier now knows the table, so its updates can be prepared."""
+    accounts = next(r for r in tables.routes().values() if r.key.table == "accounts")
+    writer = _writer(tables.url)
+    inserts = [Item(accounts, TargetChange(Op.INSERT, row=(i, f"n{i}", Decimal(i)))) for i in range(1, ROWS + 1)]
+    writer.applier.begin()
+    writer.write(inserts, careful=False)
+    return accounts, writer
+
+
 def _prepared_elsewhere(writer: GroupWriter, items: list[Item], *, netted: bool = False) -> list:
     """GroupWriter.prepare on a thread of its own, as the apply loop calls it beside the writer thread
     (netted: the items cut by batch apply's netting, as the loop does with BatchApplyEnabled)."""
@@ -42,12 +53,7 @@ def _prepared_elsewhere(writer: GroupWriter, items: list[Item], *, netted: bool 
 
 
 def test_updates_prepared_on_another_thread_write_what_the_plain_path_writes(tables):  # noqa: F811
-    routes = tables.routes()
-    accounts = next(r for r in routes.values() if r.key.table == "accounts")
-    writer = _writer(tables.url)
-    inserts = [Item(accounts, TargetChange(Op.INSERT, row=(i, f"n{i}", Decimal(i)))) for i in range(1, ROWS + 1)]
-    writer.applier.begin()
-    writer.write(inserts, careful=False)  # the applier now knows the table: its updates can be prepared
+    accounts, writer = _writer_with_rows(tables)
     # one run whose name the source did not send (kept), a key moved, and a row updated twice
     updates = [Item(accounts, TargetChange(Op.UPDATE, key=(i,), row=(i, UNCHANGED, Decimal(i) * 2)))
                for i in range(1, ROWS + 1)]
@@ -86,12 +92,7 @@ def test_a_value_copy_cannot_carry_is_left_to_the_writer_which_reports_it(tables
     """Preparing runs on the loop's thread, outside the applier's error handling: a value that cannot
     be rendered must not fail there, but reach the writer, whose fast path hands it to the careful
     replay (the error policies) as it would without preparing."""
-    routes = tables.routes()
-    accounts = next(r for r in routes.values() if r.key.table == "accounts")
-    writer = _writer(tables.url)
-    inserts = [Item(accounts, TargetChange(Op.INSERT, row=(i, f"n{i}", Decimal(i)))) for i in range(1, ROWS + 1)]
-    writer.applier.begin()
-    writer.write(inserts, careful=False)
+    accounts, writer = _writer_with_rows(tables)
     updates = [Item(accounts, TargetChange(Op.UPDATE, key=(i,), row=(i, "nul\x00" if i == 7 else "u", Decimal(1))))
                for i in range(1, ROWS + 1)]
     runs = _prepared_elsewhere(writer, updates)
@@ -103,12 +104,7 @@ def test_a_value_copy_cannot_carry_is_left_to_the_writer_which_reports_it(tables
 def test_a_netted_window_prepared_as_distinct_runs_writes_what_the_plain_path_writes(tables):  # noqa: F811
     """Batch apply's netted update runs skip the cutting (`distinct`): the rows written must be those
     the same changes give applied one by one."""
-    routes = tables.routes()
-    accounts = next(r for r in routes.values() if r.key.table == "accounts")
-    writer = _writer(tables.url)
-    inserts = [Item(accounts, TargetChange(Op.INSERT, row=(i, f"n{i}", Decimal(i)))) for i in range(1, ROWS + 1)]
-    writer.applier.begin()
-    writer.write(inserts, careful=False)
+    accounts, writer = _writer_with_rows(tables)
     window = [Item(accounts, TargetChange(Op.UPDATE, key=(i,), row=(i, UNCHANGED, Decimal(i) * 3)))
               for i in range(1, ROWS + 1)]  # every row once, its name not sent...
     window += [Item(accounts, TargetChange(Op.UPDATE, key=(i,), row=(i, f"again{i}", Decimal(-i))))
