@@ -165,9 +165,8 @@ def row_columns(plan: TablePlan) -> list[str]:
 def set_update_in_place(plan: TablePlan, staging: str, mask: Mask) -> sql.Composable:
     """UPDATE from a "rows" staging table holding the new rows, found by the key they carry: for a chunk
     in which no change moves its key (so the old key is the new one, and need not be staged)."""
-    names = _names(plan)
-    join = sql.SQL(" AND ").join(
-        sql.SQL("{} = {}").format(sql.Identifier("t", k), sql.Identifier("s", f"c{names.index(k)}")) for k in plan.key)
+    join = sql.SQL(" AND ").join(sql.SQL("{} = {}").format(sql.Identifier("t", k), sql.Identifier("s", f"c{p}"))
+                                 for k, p in zip(plan.key, key_positions(plan), strict=True))
     return sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {}").format(
         target(plan), _sets(plan, mask, sql.SQL("s"), with_key=False), sql.Identifier(staging), join)
 
