@@ -219,6 +219,50 @@ def _transaction_from_columns(xid: str, position: str, commit_time: datetime, so
                        source_bytes, complete, order)
 
 
+class StreamKind:
+    PIECE = "piece"
+    ABORT = "abort"
+    COMMIT = "commit"
+
+
+@dataclass(slots=True)
+class StreamEvent:
+    """Part of a large transaction the source sends while it is still in progress (PostgreSQL 14+
+    streams one once it outgrows logical_decoding_work_mem), or that transaction's end. Pieces of
+    several such transactions may interleave with each other and with committed transactions; only
+    the COMMIT event says where the transaction falls in commit order.
+
+    PIECE: `changes` numbered from `first` within the transaction; `subtransactions` when some of
+    them belong to a subtransaction (a savepoint, a PL/pgSQL exception block), which may still abort.
+    ABORT: the whole transaction when `discard` is None, else a subtransaction: the transaction's
+    changes numbered discard[0] up to discard[1] (excluded) are void. COMMIT: `position`, `order`
+    and `commit_time` of the commit, like a Transaction's."""
+
+    kind: str
+    xid: str
+    changes: list[RowChange] = field(default_factory=list)
+    first: int = 0
+    subtransactions: bool = False
+    source_bytes: int = 0
+    discard: tuple[int, int] | None = None
+    position: str | None = None
+    order: tuple | None = None
+    commit_time: datetime | None = None
+
+    def __reduce__(self) -> tuple:
+        # A piece's changes pickle as a Transaction: its column-wise form is much cheaper than per change.
+        carrier = Transaction(self.xid, "", None, self.changes, self.source_bytes, False)
+        return _stream_event, (self.kind, self.xid, carrier, self.first, self.subtransactions, self.discard,
+                               self.position, self.order, self.commit_time)
+
+
+def _stream_event(kind: str, xid: str, carrier: Transaction, first: int, subtransactions: bool,
+                  discard: tuple[int, int] | None, position: str | None, order: tuple | None,
+                  commit_time: datetime | None) -> StreamEvent:
+    return StreamEvent(kind, xid, carrier.changes, first, subtransactions, carrier.source_bytes, discard, position,
+                       order, commit_time)
+
+
 @dataclass(slots=True)
 class TargetChange:
     """A change shaped for the target table: `key` holds the target key values of the row

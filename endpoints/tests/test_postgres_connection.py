@@ -244,7 +244,7 @@ def test_it_lists_the_dms_extra_connection_attributes():
     expected = {"slotName", "pluginName", "heartbeatEnable", "heartbeatFrequency", "heartbeatSchema",
                 "captureDdls", "ddlArtifactsSchema", "executeTimeout", "mapBooleanAsBoolean", "mapJsonbAsClob",
                 "mapLongVarcharAs", "afterConnectScript", "failTasksOnLobTruncation", "maxFileSize",
-                "publicationName"}
+                "publicationName", "logicalDecodingWorkMem"}
     assert set(PostgresEngine.extra_attributes) == expected
     assert all(PostgresEngine.extra_attributes[name].strip() for name in expected)
 

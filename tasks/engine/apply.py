@@ -26,7 +26,16 @@ from datetime import datetime
 from pathlib import Path
 
 from endpoints.engines import get_engine
-from endpoints.engines.base import Applier, Op, Relation, RowChange, TableSyncState, Transaction
+from endpoints.engines.base import (
+    Applier,
+    Op,
+    Relation,
+    RowChange,
+    StreamEvent,
+    StreamKind,
+    TableSyncState,
+    Transaction,
+)
 from endpoints.engines.catalog import SourceTable
 from endpoints.engines.conninfo import ConnectionInfo
 from endpoints.engines.errors import EngineError
@@ -38,8 +47,12 @@ from .netting import net_runs
 from .reporting import Component, Reporter, Severity, TableCounts, TableKey, TableState
 from .routing import Route, RouteStatus
 from .spool import Marker, Spool
+from .streamed import Deferred, Replay, Unspeculate, only_row_changes
 
 PositionKey = Callable[[str], tuple]
+
+# What the group does with a StreamEvent (compared by identity).
+_AHEAD, _AHEAD_END, _KEPT, _REPLAY, _COMMIT_FIRST = "ahead", "ahead-end", "kept", "replay", "commit-first"
 
 # What _take does with a relation's changes (compared by identity).
 _SKIP, _CACHE, _SUSPENDED, _APPLY = "skip", "cache", "suspended", "apply"
@@ -159,6 +172,11 @@ class PositionKeys:
         return key
 
 
+# The group's `last` while it applies a streamed transaction ahead of its commit: not complete, so the
+# group goes on reading until the transaction ends.
+_AHEAD_PIECE = Transaction("", "", None, [], complete=False)
+
+
 class StopRequested(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -207,6 +225,13 @@ class ApplyLoop:
         self.pipe = _Pipe()
         self.last_read_position: str | None = None
         self.all_replicating = threading.Event()
+        # Streamed (in-progress) source transactions: the one applied ahead of its commit, the tables it
+        # touched, and those kept aside until their commit (tasks/engine/streamed.py).
+        self._ahead: str | None = None
+        self._ahead_routes: set[Route] = set()
+        self._deferred: dict[str, Deferred] = {}
+        self._replaying = False
+        self._kept_streams = 0
 
     # -- control from the runner ---------------------------------------------------------------
     def table_loaded(self, key: TableKey, snapshot_position: str | None, exact: bool, *, drain: bool = True) -> None:
@@ -249,6 +274,8 @@ class ApplyLoop:
             self.pipe.wait(swallow=True)
             self.pipe.close()
             self._close()
+            for deferred in self._deferred.values():
+                deferred.close()
 
     def _apply_group(self, spool: Spool, *, main: bool) -> bool:
         """Read and apply one group of transactions from `spool`, retrying it until it commits.
@@ -261,6 +288,13 @@ class ApplyLoop:
             saved_checkpoint = replace(self.checkpoint)
             try:
                 return self._group(spool, main, careful)
+            except Unspeculate as exc:
+                self._abandon(spool, mark, read_before, saved, saved_checkpoint)
+                if exc.xid not in self._deferred:
+                    self._deferred[exc.xid] = self._new_deferred(exc.xid)
+                self.reporter.log(Component.TARGET_APPLY, Severity.INFO,
+                                  f"Applying {exc} arrived while it was applied ahead of its commit: rolled back, "
+                                  "it is kept on the worker and applied when the source commits it")
             except RetryCarefully as exc:
                 self._abandon(spool, mark, read_before, saved, saved_checkpoint)
                 self.reporter.log(Component.TARGET_APPLY, Severity.INFO,
@@ -305,6 +339,23 @@ class ApplyLoop:
                     self._commit_marker(spool, record)
                     return True
                 continue
+            if type(record) is StreamEvent:
+                step = self._stream_step(record, before[1] + 1, last, careful)
+                if step is _COMMIT_FIRST:
+                    spool.rewind(*before)
+                    break
+                if step is _AHEAD:
+                    changes += self._take_ahead(record, items)
+                    last = _AHEAD_PIECE
+                    items = self._write_if_full(items, careful)
+                elif step is _AHEAD_END:
+                    return self._end_ahead(spool, record, items, careful)
+                elif step is _REPLAY:
+                    self._replay(record)
+                    return True
+                continue
+            if self._ahead is not None:
+                raise Unspeculate(self._ahead, "another transaction")
             past_stop = False
             # The capture batches the transactions ready together: one pass over them all where it can.
             taken = self._take_all(record, items, main) if type(record) is list and len(record) > 1 else None
@@ -329,6 +380,117 @@ class ApplyLoop:
         if main:
             self._last_window = opened
         return True
+
+    # -- streamed transactions (tasks/engine/streamed.py) ----------------------------------------
+    def _stream_step(self, event: StreamEvent, number: int, last: Transaction | None, careful: bool) -> str:
+        """What the group does with a StreamEvent; `number` is its record's number in the main spool."""
+        xid = event.xid
+        if self._ahead is not None:
+            if xid != self._ahead:
+                raise Unspeculate(self._ahead, "another streamed transaction")
+            if event.kind == StreamKind.PIECE:
+                if event.subtransactions or not only_row_changes(event):
+                    raise Unspeculate(xid, "a subtransaction's changes or a DDL")
+                return _AHEAD
+            if event.kind == StreamKind.ABORT and event.discard is not None:
+                raise Unspeculate(xid, "a subtransaction aborted")
+            return _AHEAD_END
+        deferred = self._deferred.get(xid)
+        if deferred is None:
+            if event.kind != StreamKind.PIECE:
+                return _KEPT  # its pieces were rolled back and dropped already (it aborted)
+            if event.first == 0 and self._can_apply_ahead(event, careful):
+                if last is not None:
+                    return _COMMIT_FIRST
+                self._ahead = xid
+                return _AHEAD
+            deferred = self._deferred[xid] = self._new_deferred(xid, complete_start=event.first == 0)
+        if event.kind == StreamKind.COMMIT:
+            return _COMMIT_FIRST if last is not None else _REPLAY
+        if event.kind == StreamKind.ABORT and event.discard is None:
+            self._deferred.pop(xid).close()
+            return _KEPT
+        deferred.keep(event, number)
+        return _KEPT
+
+    def _can_apply_ahead(self, event: StreamEvent, careful: bool) -> bool:
+        return (not careful and not event.subtransactions and self.checkpoint.phase == "cdc"
+                and self.options.stop_after_commit_time is None
+                and not any(r.status in (RouteStatus.PENDING, RouteStatus.LOADING) for r in self.routes.values())
+                and only_row_changes(event))
+
+    def _take_ahead(self, event: StreamEvent, items: list[Item]) -> int:
+        """Queue a piece of the transaction applied ahead of its commit (every table replicates)."""
+        append = items.append
+        touched = self._ahead_routes
+        taken = 0
+        last_relation, route = None, None
+        for change in event.changes:
+            relation = change.relation
+            if relation is not last_relation:
+                last_relation = relation
+                route = self._by_name.get((relation.schema, relation.table))
+                if route is not None:
+                    touched.add(route)
+            if route is None:
+                continue
+            if route.status is RouteStatus.SUSPENDED:
+                route.suspended_changes += 1
+                continue
+            append(Item(route, route.to_target(change)))
+            taken += 1
+        return taken
+
+    def _end_ahead(self, spool: Spool, event: StreamEvent, items: list[Item], careful: bool) -> bool:
+        """The source committed or aborted the transaction applied ahead of its commit."""
+        xid = self._ahead
+        if event.kind == StreamKind.ABORT:
+            self.pipe.wait(swallow=True)
+            self._rollback()
+            self.writer.take_counts()
+            self._ahead, self._ahead_routes = None, set()
+            spool.release()
+            return True
+        position = event.position
+        checkpoint = self.checkpoint.position
+        if ((checkpoint is not None and self.key.remember(position, event.order) <= self.key(checkpoint))
+                or not all(self._needed(route, position, True, event.order) for route in self._ahead_routes)):
+            raise Unspeculate(xid, "the target may hold some of it already")  # decided per table at its commit
+        for route in self._ahead_routes:
+            route.sync.applied_position = position
+        self.last_read_position = position
+        self._write(items, careful)
+        self._commit(spool, Transaction(xid, position, event.commit_time, [], complete=True, order=event.order),
+                     True)
+        self._ahead, self._ahead_routes = None, set()
+        return True
+
+    def _replay(self, commit: StreamEvent) -> None:
+        """Apply a kept transaction at its commit, in its own target transaction(s) as any other."""
+        deferred = self._deferred.pop(commit.xid)
+        try:
+            if not deferred.complete_start:
+                raise EngineError(f"Source transaction {commit.xid} committed, but its first changes were not "
+                                  "kept: stopping without applying it; resuming the task reads it again.",
+                                  permanent=True)
+            replay = Replay(deferred, commit)
+            self._replaying = True
+            while self._apply_group(replay, main=True):
+                pass
+        except EngineError as exc:
+            # Its pieces are gone from the main spool's view: a retry there would find only the commit. Stop;
+            # the source sends the whole transaction again on resume.
+            if not exc.permanent:
+                raise EngineError(str(exc), kind=exc.kind, permanent=True) from exc
+            raise
+        finally:
+            self._replaying = False
+            deferred.close()
+
+    def _new_deferred(self, xid: str, *, complete_start: bool = True) -> Deferred:
+        self._kept_streams += 1
+        return Deferred(self.cache_dir / f"stream-{self._kept_streams:04d}", self.cache_limit,
+                        complete_start=complete_start)
 
     def _take(self, txn: Transaction, items: list[Item], main: bool) -> int:
         """Route one transaction piece: cache it per loading table, or queue its changes for apply.
@@ -504,7 +666,7 @@ class ApplyLoop:
 
     def _window_open(self, window_from: float, main: bool) -> bool:
         """Batch apply keeps gathering the stream's transactions for BatchApplyTimeoutMin."""
-        return (self.options.batch_apply and main and not self.stop.is_set()
+        return (self.options.batch_apply and main and not self.stop.is_set() and not self._replaying
                 and time.monotonic() - window_from < self.options.batch_timeout_min)
 
     def _group_full(self, changes: int, opened: float) -> bool:
@@ -704,11 +866,8 @@ class ApplyLoop:
         """Roll the group back and rewind to its start. Returns the counts of what it wrote (reported only
         if the target turns out to have committed it after all)."""
         self.pipe.wait(swallow=True)
-        try:
-            self.applier.rollback()
-        except EngineError:
-            pass
-        self.group_open = False
+        self._rollback()
+        self._ahead, self._ahead_routes = None, set()
         counts = self.writer.take_counts()
         self.checkpoint = checkpoint
         spool.rewind(mark, read_before)
@@ -719,6 +878,13 @@ class ApplyLoop:
             if route.plan is not plan:
                 route.use_plan(plan)
         return counts
+
+    def _rollback(self) -> None:
+        try:
+            self.applier.rollback()
+        except EngineError:
+            pass  # the connection is gone: so is the transaction
+        self.group_open = False
 
     def _backoff(self, attempt: int, exc: EngineError) -> None:
         limit = self.options.retry_limit

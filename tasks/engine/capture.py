@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from endpoints.engines.base import ChangeStream, Op, Transaction
+from endpoints.engines.base import ChangeStream, Op, StreamEvent, StreamKind, Transaction
 
 from .spool import Marker, Spool
 
@@ -59,6 +59,12 @@ class CapturePump(threading.Thread):
                     self._mark_idle_position()
                     continue
                 self.caught_up = False
+                if type(txn) is StreamEvent:  # travels alone: the applier decides what to do with each
+                    self.spool.append(txn)
+                    if txn.kind == StreamKind.COMMIT:
+                        self.transactions += 1
+                        self.last_commit_time = txn.commit_time
+                    continue
                 batch = self._batch(txn)
                 self.spool.append(batch)
                 self.transactions += sum(t.complete for t in batch)
@@ -77,7 +83,7 @@ class CapturePump(threading.Thread):
             txn = self.stream.read(timeout=0)
             if txn is None:
                 break
-            if _has_ddl(txn):
+            if type(txn) is StreamEvent or _has_ddl(txn):
                 self._held = txn  # starts the next record
                 break
             batch.append(txn)

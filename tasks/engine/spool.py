@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from endpoints.engines.base import StreamEvent
+
 SEGMENT_BYTES = 64 * 1024 * 1024
 _HEADER = struct.Struct("<I")
 
@@ -60,6 +62,8 @@ def _measure(record: Any) -> tuple[int, int]:
     source log three times over for Python's objects, and never less than a few hundred a change."""
     if isinstance(record, Marker):
         return 100, 0
+    if isinstance(record, StreamEvent):
+        return 3 * record.source_bytes + 200 + 300 * len(record.changes), len(record.changes)
     transactions = record if isinstance(record, list) else [record]
     changes = sum(len(t.changes) for t in transactions)
     return sum(3 * t.source_bytes + 200 for t in transactions) + 300 * changes, changes

@@ -10,6 +10,13 @@ feedback: the flush position sent is the end of the acknowledged commit record (
 Commit message's end_lsn), so PostgreSQL does not send that transaction again, and
 the slot's confirmed_flush_lsn / restart_lsn move on.
 
+On PostgreSQL 14+ the stream asks for protocol version 2 with streaming on: a transaction
+that outgrows the walsender's logical_decoding_work_mem is sent while it is still in
+progress, in blocks that may interleave with other transactions, and ends with a Stream
+Commit or Stream Abort. Those become StreamEvents (pieces numbered within the transaction,
+aborted subtransactions as ranges of those numbers), so the applier can start on a large
+transaction before the source has finished decoding it (see tasks/engine/streamed.py).
+
 On an idle stream the position follows the server's WAL end (keepalives), kept one
 byte short of it: it then sorts after every commit already streamed and before any
 commit still to come, so the runner can checkpoint and acknowledge it safely.
@@ -28,7 +35,7 @@ from typing import Any
 import psycopg
 import psycopg2
 
-from ..base import TRANSACTION_PIECE, ChangeStream, Op, RowChange, Transaction
+from ..base import TRANSACTION_PIECE, ChangeStream, Op, RowChange, StreamEvent, StreamKind, Transaction
 from ..catalog import SourceTable
 from ..conninfo import ConnectionInfo
 from ..errors import EngineError, ErrorKind
@@ -51,6 +58,9 @@ FEEDBACK_INTERVAL = 0.5
 POLL_SECONDS = 1.0
 # While messages keep coming, the clock is read every this many messages (reading it per message cost 10%).
 CLOCK_EVERY = 256
+# The walsender's memory for decoding (kB) unless the endpoint's logicalDecodingWorkMem says otherwise:
+# below the server default (64 MB), a large transaction starts streaming, and its apply, sooner.
+DECODING_WORK_MEM_KB = 16384
 # Commit positions whose end_lsn is remembered for acknowledgement; older ones fall back to position + 1,
 # which confirms the same transactions.
 REMEMBERED_COMMITS = 50_000
@@ -100,7 +110,7 @@ class PgTransaction(Transaction):
 class _Open:
     """The transaction being read: what Begin said, and the changes of the current piece."""
 
-    __slots__ = ("xid", "order", "commit_micros", "changes", "pieces", "nbytes")
+    __slots__ = ("xid", "order", "commit_micros", "changes", "pieces", "nbytes", "sub")
 
     def __init__(self, final_lsn: int, commit_micros: int, xid: int):
         self.xid = str(xid)
@@ -109,12 +119,50 @@ class _Open:
         self.changes: list[RowChange] = []
         self.pieces = 0
         self.nbytes = 0
+        self.sub: int | None = None  # streamed only: the subtransaction of the change being read
 
     def piece(self, complete: bool) -> Transaction:
         txn = PgTransaction(self.xid, self.commit_micros, self.changes, self.nbytes, complete, self.order)
         self.changes, self.nbytes = [], 0
         self.pieces += 1
         return txn
+
+
+class _Streamed(_Open):
+    """A transaction the server streams while it is in progress: its changes are numbered from 0 in
+    the order sent, and each subtransaction's first number is kept, because aborting it voids every
+    change from there on (what followed its start belongs to it or to its own subtransactions)."""
+
+    __slots__ = ("first", "subtransaction_starts", "piece_has_sub")
+
+    def __init__(self, xid: int):
+        super().__init__(0, 0, xid)
+        self.first = 0  # number of the first change of the piece being gathered
+        self.subtransaction_starts: dict[int, int] = {}
+        self.piece_has_sub = False
+
+    @property
+    def count(self) -> int:
+        return self.first + len(self.changes)
+
+    def note_subtransaction(self) -> None:
+        self.subtransaction_starts.setdefault(self.sub, self.count - 1)
+        self.piece_has_sub = True
+
+    def piece(self, complete: bool = False) -> StreamEvent:
+        event = StreamEvent(StreamKind.PIECE, self.xid, self.changes, self.first, self.piece_has_sub, self.nbytes)
+        self.first += len(self.changes)
+        self.changes, self.nbytes, self.piece_has_sub = [], 0, False
+        self.pieces += 1
+        return event
+
+    def abort_subtransaction(self, subxid: int) -> StreamEvent | None:
+        start = self.subtransaction_starts.get(subxid)
+        if start is None:
+            return None  # none of its changes reached us
+        for other in [x for x, first in self.subtransaction_starts.items() if first >= start]:
+            del self.subtransaction_starts[other]
+        return StreamEvent(StreamKind.ABORT, self.xid, discard=(start, self.count))
 
 
 class PgChangeStream(ChangeStream):
@@ -126,6 +174,8 @@ class PgChangeStream(ChangeStream):
         self.read_bytes = 0
         self._position_lsn = parse_lsn(start)
         self._open: _Open | None = None
+        self._streams: dict[int, _Streamed] = {}  # in-progress transactions the server is streaming
+        self._block: _Streamed | None = None  # the one whose stream block is being read
         self._ready: deque[Transaction] = deque()  # pieces decoded and not yet returned
         # (commit LSN, end of its commit record) of the latest commits, oldest first
         self._ends: deque[tuple[int, int]] = deque(maxlen=REMEMBERED_COMMITS)
@@ -141,9 +191,14 @@ class PgChangeStream(ChangeStream):
         self._heartbeat = Heartbeat(conninfo, period) if period else None
         # Logical messages (PostgreSQL 14+) let a heartbeat transaction move the position by itself.
         messages = self._heartbeat is not None and server_version >= 140000
-        self._conn = open_replication(conninfo, no_sender_timeout=server_version >= 120000)
+        self.streaming = server_version >= 140000
+        self._conn = open_replication(conninfo, no_sender_timeout=server_version >= 120000,
+                                      decoding_work_mem_kb=decoding_work_mem_kb(conninfo) if self.streaming else None)
         self._cursor = self._conn.cursor()
-        options = {"proto_version": "1", "publication_names": ",".join(_quoted(n) for n in names.publications)}
+        options = {"proto_version": "2" if self.streaming else "1",
+                   "publication_names": ",".join(_quoted(n) for n in names.publications)}
+        if self.streaming:
+            options["streaming"] = "on"
         if messages:
             options["messages"] = "true"
         try:
@@ -168,7 +223,7 @@ class PgChangeStream(ChangeStream):
     def acknowledge(self, position: str) -> None:
         self._ack = position  # a single assignment: safe from any thread; read() sends it
 
-    def read(self, timeout: float) -> Transaction | None:
+    def read(self, timeout: float) -> Transaction | StreamEvent | None:
         now = time.monotonic()
         deadline = now + timeout
         self._housekeeping(now)
@@ -180,7 +235,7 @@ class PgChangeStream(ChangeStream):
             except psycopg2.Error as exc:
                 raise replication_error(exc, self.conninfo, doing=f"streaming from slot {self.names.slot}") from None
             if message is None:
-                if self._open is None:
+                if self._open is None and self._block is None:
                     self._follow_wal_end(cursor.wal_end)
                 now = time.monotonic()
                 self._housekeeping(now)
@@ -217,11 +272,22 @@ class PgChangeStream(ChangeStream):
 
     # -- messages -------------------------------------------------------------------------------
     def _handle(self, payload: bytes) -> None:
-        txn = self._open
-        if txn is not None:
-            txn.nbytes += len(payload)
+        block = self._block
         try:
             first = payload[0]
+            if block is None:
+                txn = self._open
+            elif first in pg.STREAMED_WITH_XID:
+                xid, payload = pg.unstreamed(payload)
+                block.sub = None if str(xid) == block.xid else xid
+                txn = block
+            else:
+                txn = None
+            if txn is not None:
+                txn.nbytes += len(payload)
+            if first == 0x53 or first == 0x45 or first == 0x63 or first == 0x41:  # 'S', 'E', 'c', 'A'
+                self._stream_control(first, payload)
+                return
             if first == 0x42:  # 'B'
                 self._open = _Open(*pg.begin_fields(payload))
                 return
@@ -314,6 +380,44 @@ class PgChangeStream(ChangeStream):
             self._ready.append(txn.piece(complete=False))
         txn.changes.append(change)
         self.read_changes += 1
+        if txn.sub is not None:
+            txn.note_subtransaction()
+
+    def _stream_control(self, first: int, payload: bytes) -> None:
+        """Stream Start/Stop/Commit/Abort: a block of an in-progress transaction opens or closes, or the
+        transaction ends. A block's changes are handed over when it closes, so the applier never waits
+        for a block that the server will only continue later."""
+        if first == 0x53:  # Stream Start
+            xid, _first_block = pg.stream_start_fields(payload)
+            self._block = self._streams.get(xid) or self._streams.setdefault(xid, _Streamed(xid))
+        elif first == 0x45:  # Stream Stop
+            block, self._block = self._block, None
+            if block is not None and block.changes:
+                self._ready.append(block.piece())
+        elif first == 0x63:  # Stream Commit
+            xid, commit_lsn, end_lsn, commit_micros = pg.stream_commit_fields(payload)
+            txn = self._streams.pop(xid, None)
+            self._ends.append((commit_lsn, end_lsn))
+            if commit_lsn >= self._position_lsn:
+                self._position_lsn = commit_lsn
+            if txn is not None and (txn.pieces or txn.changes):
+                if txn.changes:
+                    self._ready.append(txn.piece())
+                self._ready.append(StreamEvent(StreamKind.COMMIT, txn.xid, position=format_lsn(commit_lsn),
+                                               order=(commit_lsn,), commit_time=pg.pg_time(commit_micros)))
+        else:  # Stream Abort
+            xid, subxid = pg.stream_abort_fields(payload)
+            txn = self._streams.get(xid)
+            if txn is None:
+                return
+            if subxid == xid:
+                del self._streams[xid]
+                if txn.pieces:
+                    self._ready.append(StreamEvent(StreamKind.ABORT, txn.xid))
+                return
+            aborted = txn.abort_subtransaction(subxid)
+            if aborted is not None:
+                self._ready.append(aborted)
 
     def _commit(self, commit_lsn: int, end_lsn: int) -> None:
         txn, self._open = self._open, None
@@ -398,6 +502,22 @@ def open_stream(conninfo: ConnectionInfo, task_id: str, tables: Sequence[SourceT
         raise EngineError(f"No publication exists for task {task_id!r}: start the task again so its "
                           "publications are created.", kind=ErrorKind.CONFIGURATION)
     return PgChangeStream(conninfo, names, tables, start, confirmed=row[0], server_version=version)
+
+
+def decoding_work_mem_kb(conninfo: ConnectionInfo) -> int:
+    """logicalDecodingWorkMem (kB, at least PostgreSQL's minimum of 64), else DECODING_WORK_MEM_KB."""
+    text = conninfo.attr("logicalDecodingWorkMem")
+    if not text:
+        return DECODING_WORK_MEM_KB
+    try:
+        value = int(text)
+    except ValueError:
+        raise EngineError(f"logicalDecodingWorkMem={text!r} is not a whole number of kilobytes: give e.g. 16384 "
+                          "(16 MB), or leave it out.", kind=ErrorKind.CONFIGURATION) from None
+    if value < 64:
+        raise EngineError(f"logicalDecodingWorkMem={value} is below PostgreSQL's minimum of 64 (kB).",
+                          kind=ErrorKind.CONFIGURATION)
+    return value
 
 
 def _quoted(name: str) -> str:

@@ -1,4 +1,6 @@
-"""Decoding the pgoutput plugin's messages (logical replication protocol version 1). Pure: bytes in, records out.
+"""Decoding the pgoutput plugin's messages (logical replication protocol versions 1 and 2). Pure: bytes in,
+records out. Version 2 adds the streaming of in-progress transactions: Stream Start/Stop/Commit/Abort,
+and inside a stream block every change-carrying message has the (sub)transaction's xid after its type.
 
 Formats: PostgreSQL documentation, "Logical Replication Message Formats". Integers are
 big-endian; strings are NUL-terminated UTF-8 (the session's client_encoding); LSNs
@@ -26,7 +28,12 @@ _U32 = struct.Struct("!I")
 _U64 = struct.Struct("!Q")
 _BEGIN = struct.Struct("!QqI")  # final LSN, commit time, xid
 _COMMIT = struct.Struct("!BQQq")  # flags, commit LSN, end LSN, commit time
-_COLUMN_TYPE = struct.Struct("!Ii")  # type oid, type modifier
+_COLUMN_TYPE = struct.Struct("!Ii")
+_STREAM_START = struct.Struct("!IB")  # xid, first segment (1) or not (0)
+_STREAM_COMMIT = struct.Struct("!IBQQq")  # xid, flags, commit LSN, end LSN, commit time
+_STREAM_ABORT = struct.Struct("!II")  # xid, subtransaction xid (the xid again when the whole transaction aborts)
+# Messages that carry an xid inside a stream block: Insert, Update, Delete, Truncate, Relation, Type, Message.
+STREAMED_WITH_XID = frozenset(b"IUDTRYM")  # type oid, type modifier
 
 # Replica identity settings as pg_class.relreplident spells them.
 REPLICA_IDENTITY = {"d": "default", "n": "nothing", "f": "full", "i": "index"}
@@ -164,6 +171,40 @@ def commit_fields(buf: bytes) -> tuple[int, int]:
     except struct.error as exc:
         raise DecodeError(f"malformed 'C' message: {exc}") from None
     return commit_lsn, end_lsn
+
+
+def stream_start_fields(buf: bytes) -> tuple[int, bool]:
+    """A Stream Start message's (xid, whether this is the transaction's first block)."""
+    try:
+        xid, first = _STREAM_START.unpack_from(buf, 1)
+    except struct.error as exc:
+        raise DecodeError(f"malformed 'S' message: {exc}") from None
+    return xid, first == 1
+
+
+def stream_commit_fields(buf: bytes) -> tuple[int, int, int, int]:
+    """A Stream Commit message's (xid, commit LSN, end LSN, commit time in PostgreSQL microseconds)."""
+    try:
+        xid, _flags, commit_lsn, end_lsn, commit_time = _STREAM_COMMIT.unpack_from(buf, 1)
+    except struct.error as exc:
+        raise DecodeError(f"malformed 'c' message: {exc}") from None
+    return xid, commit_lsn, end_lsn, commit_time
+
+
+def stream_abort_fields(buf: bytes) -> tuple[int, int]:
+    """A Stream Abort message's (xid, subtransaction xid)."""
+    try:
+        return _STREAM_ABORT.unpack_from(buf, 1)
+    except struct.error as exc:
+        raise DecodeError(f"malformed 'A' message: {exc}") from None
+
+
+def unstreamed(buf: bytes) -> tuple[int, bytes]:
+    """A message from inside a stream block as (its xid, the message as protocol version 1 lays it out),
+    so the rest of the decoder reads both the same way."""
+    if len(buf) < 5:
+        raise DecodeError(f"malformed {chr(buf[0])!r} message in a stream: no xid")
+    return _U32.unpack_from(buf, 1)[0], buf[:1] + buf[5:]
 
 
 def _begin(buf: bytes) -> Begin:

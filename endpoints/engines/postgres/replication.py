@@ -83,7 +83,8 @@ class CaptureNames:
 
 # ---- connections ------------------------------------------------------------------------------
 
-def open_replication(conninfo: ConnectionInfo, *, timeout: float = 30.0, no_sender_timeout: bool = False) -> Any:
+def open_replication(conninfo: ConnectionInfo, *, timeout: float = 30.0, no_sender_timeout: bool = False,
+                     decoding_work_mem_kb: int | None = None) -> Any:
     """A psycopg2 LogicalReplicationConnection (replication=database) with the engine's session settings.
 
     `no_sender_timeout` sets wal_sender_timeout=0 for this session (PostgreSQL 12+): the server then
@@ -95,6 +96,8 @@ def open_replication(conninfo: ConnectionInfo, *, timeout: float = 30.0, no_send
     with connection_params(conninfo, timeout=timeout) as params:
         params = {**params, **CLIENT_KEEPALIVES}
         params["options"] += REPLICATION_OPTIONS + (" -c wal_sender_timeout=0" if no_sender_timeout else "")
+        if decoding_work_mem_kb is not None:  # the walsender's own: what it decodes before streaming or spilling
+            params["options"] += f" -c logical_decoding_work_mem={int(decoding_work_mem_kb)}kB"
         try:
             return psycopg2.connect(connection_factory=psycopg2.extras.LogicalReplicationConnection, **params)
         except psycopg2.Error as exc:
