@@ -23,7 +23,8 @@ EXTRA_ATTRIBUTES = MappingProxyType({
     "afterConnectScript": "SQL run on every session after connecting, e.g. SET session_replication_role='replica'.",
     "failTasksOnLobTruncation": "Y/N: fail the task instead of truncating a LOB longer than the LOB limit "
                                 "(default N).",
-    "logicalDecodingWorkMem": "Kilobytes the source decodes of one transaction before it streams it to the task "
-                              "while still in progress (PostgreSQL 14+; default 16384; our addition to DMS).",
+    "logicalDecodingWorkMem": "Kilobytes the source decodes of one transaction before it streams it to "
+                              "the task while still in progress (PostgreSQL 14+; default: the server's "
+                              "logical_decoding_work_mem; our addition to DMS).",
     "maxFileSize": "Kilobytes of data per bulk-load chunk when PostgreSQL is the target (default 32768).",
 })
