@@ -293,8 +293,8 @@ class ApplyLoop:
                 if exc.xid not in self._deferred:
                     self._deferred[exc.xid] = self._new_deferred(exc.xid)
                 self.reporter.log(Component.TARGET_APPLY, Severity.INFO,
-                                  f"Applying {exc} arrived while it was applied ahead of its commit: rolled back, "
-                                  "it is kept on the worker and applied when the source commits it")
+                                  f"Source transaction {exc.xid}, written ahead of its commit, is rolled back "
+                                  f"({exc.why}); it is kept on the worker and applied when the source commits it")
             except RetryCarefully as exc:
                 self._abandon(spool, mark, read_before, saved, saved_checkpoint)
                 self.reporter.log(Component.TARGET_APPLY, Severity.INFO,
@@ -355,7 +355,7 @@ class ApplyLoop:
                     return True
                 continue
             if self._ahead is not None:
-                raise Unspeculate(self._ahead, "another transaction")
+                raise Unspeculate(self._ahead, "another transaction arrived")
             past_stop = False
             # The capture batches the transactions ready together: one pass over them all where it can.
             taken = self._take_all(record, items, main) if type(record) is list and len(record) > 1 else None
@@ -387,7 +387,7 @@ class ApplyLoop:
         xid = event.xid
         if self._ahead is not None:
             if xid != self._ahead:
-                raise Unspeculate(self._ahead, "another streamed transaction")
+                raise Unspeculate(self._ahead, "another streamed transaction arrived")
             if event.kind == StreamKind.PIECE:
                 if event.subtransactions or not only_row_changes(event):
                     raise Unspeculate(xid, "a subtransaction's changes or a DDL")

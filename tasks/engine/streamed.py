@@ -24,7 +24,7 @@ from pathlib import Path
 
 from endpoints.engines.base import Op, RowChange, StreamEvent, StreamKind, Transaction
 
-from .spool import Spool
+from .spool import Spool, SpoolPosition
 
 _ROW_OPS = frozenset((Op.INSERT, Op.UPDATE, Op.DELETE))
 
@@ -79,10 +79,10 @@ class Replay:
     def records_read(self) -> int:
         return self.source.records_read
 
-    def mark(self):  # noqa: ANN201 - the spool's own position type
+    def mark(self) -> SpoolPosition:
         return self.source.mark()
 
-    def rewind(self, position, records_read: int) -> None:  # noqa: ANN001
+    def rewind(self, position: SpoolPosition, records_read: int) -> None:
         self.source.rewind(position, records_read)
 
     def release(self) -> None:

@@ -130,10 +130,11 @@ class _Streamed(_Open):
     the order sent, and each subtransaction's first number is kept, because aborting it voids every
     change from there on (what followed its start belongs to it or to its own subtransactions)."""
 
-    __slots__ = ("first", "subtransaction_starts", "piece_has_sub")
+    __slots__ = ("top", "first", "subtransaction_starts", "piece_has_sub")
 
     def __init__(self, xid: int):
         super().__init__(0, 0, xid)
+        self.top = xid  # as the messages carry it: compared for every change of the stream
         self.first = 0  # number of the first change of the piece being gathered
         self.subtransaction_starts: dict[int, int] = {}
         self.piece_has_sub = False
@@ -276,7 +277,7 @@ class PgChangeStream(ChangeStream):
                 txn = self._open
             elif first in pg.STREAMED_WITH_XID:
                 xid, payload = pg.unstreamed(payload)
-                block.sub = None if str(xid) == block.xid else xid
+                block.sub = None if xid == block.top else xid
                 txn = block
             else:
                 txn = None
@@ -386,7 +387,10 @@ class PgChangeStream(ChangeStream):
         for a block that the server will only continue later."""
         if first == 0x53:  # Stream Start
             xid, _first_block = pg.stream_start_fields(payload)
-            self._block = self._streams.get(xid) or self._streams.setdefault(xid, _Streamed(xid))
+            block = self._streams.get(xid)
+            if block is None:
+                block = self._streams[xid] = _Streamed(xid)
+            self._block = block
         elif first == 0x45:  # Stream Stop
             block, self._block = self._block, None
             if block is not None and block.changes:
