@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from endpoints.engines import get_engine
@@ -65,6 +65,12 @@ BATCH_WRITE_ITEMS = 50_000
 # ...but batch apply hands over a smaller chunk when the writer has nothing to do: the target then
 # works while the window fills instead of all at its end (the last chunk is what a drain waits for).
 BATCH_EAGER_ITEMS = 5000
+# Batch apply gathers a window for at least BatchApplyTimeoutMin and applies it when nothing more is
+# ready. While a backlog drains (the last transaction committed at the source more than
+# BatchApplyTimeoutMin ago) a window instead stays open until the stream pauses this long (or
+# BatchApplyTimeoutMax): a draining stream stops short now and then, and a window closed in such a gap
+# made the next one sit out the minimum again after the backlog had ended (0.4 s at the end of a drain).
+BACKLOG_PAUSE = 0.1
 
 
 @dataclass(frozen=True)
@@ -325,7 +331,7 @@ class ApplyLoop:
                 spool.rewind(*before)  # a DDL starts its own group: commit what came before it first
                 break
             if record is None:
-                if last is None or (last.complete and not self._window_open(window_from, main)):
+                if last is None or (last.complete and not self._window_open(window_from, main, last)):
                     break  # nothing more ready: commit what we have now (latency before batching)
                 self._raise_capture_error()
                 if self.stop.is_set():
@@ -660,14 +666,28 @@ class ApplyLoop:
             return 0
         if last is None or not last.complete:
             return 0.2
-        if not self._window_open(window_from, main):
+        if not self._batching(main):
             return 0
-        return min(0.2, window_from + self.options.batch_timeout_min - time.monotonic())
+        if self._behind(last):
+            return BACKLOG_PAUSE
+        return max(0.0, min(0.2, window_from + self.options.batch_timeout_min - time.monotonic()))
 
-    def _window_open(self, window_from: float, main: bool) -> bool:
-        """Batch apply keeps gathering the stream's transactions for BatchApplyTimeoutMin."""
-        return (self.options.batch_apply and main and not self.stop.is_set() and not self._replaying
-                and time.monotonic() - window_from < self.options.batch_timeout_min)
+    def _window_open(self, window_from: float, main: bool, last: Transaction) -> bool:
+        """After a read found nothing: batch apply keeps gathering the stream's transactions for
+        BatchApplyTimeoutMin; while a backlog drains, until its stream pauses (the read just waited
+        BACKLOG_PAUSE for nothing)."""
+        if not self._batching(main) or self._behind(last):
+            return False
+        return time.monotonic() - window_from < self.options.batch_timeout_min
+
+    def _batching(self, main: bool) -> bool:
+        return self.options.batch_apply and main and not self.stop.is_set() and not self._replaying
+
+    def _behind(self, last: Transaction) -> bool:
+        """The source committed `last` more than a batch window ago: a backlog is draining."""
+        committed = last.commit_time
+        return committed is not None and (datetime.now(UTC).replace(tzinfo=None) - committed).total_seconds() \
+            > self.options.batch_timeout_min
 
     def _group_full(self, changes: int, opened: float) -> bool:
         elapsed = time.monotonic() - opened

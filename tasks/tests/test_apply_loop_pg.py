@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -23,7 +23,7 @@ from endpoints.engines.plan import TablePlan
 from endpoints.engines.postgres.applier import PostgresApplier
 from endpoints.tests.postgres_support import run_sql
 from endpoints.tests.test_postgres_apply import plan_of
-from tasks.engine.apply import ApplyLoop, ApplyOptions, Checkpoint
+from tasks.engine.apply import BACKLOG_PAUSE, ApplyLoop, ApplyOptions, Checkpoint
 from tasks.engine.apply_writer import ErrorPolicies, GroupWriter, Policy
 from tasks.engine.reporting import RecordingReporter, TableKey
 from tasks.engine.routing import Route, RouteStatus
@@ -86,6 +86,11 @@ def tables(pg_database) -> Tables:
 
 def txn(n: int, *changes: RowChange, complete: bool = True, xid: str | None = None) -> Transaction:
     return Transaction(xid or str(n), lsn(n), T0 + timedelta(seconds=n), list(changes), complete=complete)
+
+
+def live_txn(n: int, *changes: RowChange) -> Transaction:
+    """A transaction the source committed just now (a live stream, not a backlog)."""
+    return Transaction(str(n), lsn(n), datetime.now(UTC).replace(tzinfo=None), list(changes))
 
 
 @dataclass
@@ -278,7 +283,8 @@ def _when_visible(url: str, seq: int, timeout: float = 10) -> float:
 def test_batch_apply_waits_timeout_min_between_applications_not_after_each(tables, tmp_path):
     """BatchApplyTimeoutMin is the least time between two applications. A window whose changes arrive
     once that time has passed since the previous window opened is applied as soon as nothing more is
-    ready (a drained backlog must not idle a further interval), and the next one still waits its turn."""
+    ready (a drained backlog must not idle a further interval), and the next one still waits its turn.
+    (Live transactions: a backlog's windows close differently, see the next test.)"""
     options = ApplyOptions(batch_apply=True, batch_timeout_min=1.5, batch_timeout_max=30.0)
     seen: dict[str, float] = {}
 
@@ -287,12 +293,12 @@ def test_batch_apply_waits_timeout_min_between_applications_not_after_each(table
         seen["first"] = _when_visible(tables.url, 1) - started
         time.sleep(0.3)
         sent = time.monotonic()
-        spool.append(txn(2, tables.ins("audit", 2, "after a full interval")))
+        spool.append(live_txn(2, tables.ins("audit", 2, "after a full interval")))
         seen["second"] = _when_visible(tables.url, 2) - sent
-        spool.append(txn(3, tables.ins("audit", 3, "right after")))
+        spool.append(live_txn(3, tables.ins("audit", 3, "right after")))
         seen["third"] = _when_visible(tables.url, 3) - sent
 
-    run = run_loop(tables, tmp_path, [txn(1, tables.ins("audit", 1, "first"))], until=lsn(3), options=options,
+    run = run_loop(tables, tmp_path, [live_txn(1, tables.ins("audit", 1, "first"))], until=lsn(3), options=options,
                    on_start=timeline)
     assert run.error is None
     assert seen["first"] >= 1.4  # the first window gathers for the interval
@@ -319,12 +325,36 @@ def test_batch_apply_writes_what_it_holds_while_its_window_stays_open(tables, tm
         seen["started"] = time.monotonic()
         seen["visible"] = _when_visible(tables.url, 2) - seen["started"]
 
-    records = [txn(1, tables.ins("audit", 1, "one")), txn(2, tables.ins("audit", 2, "two"))]
+    records = [live_txn(1, tables.ins("audit", 1, "one")), live_txn(2, tables.ins("audit", 2, "two"))]
     run = run_loop(tables, tmp_path, records, until=lsn(2), options=options, on_start=timeline)
     assert run.error is None
     assert writes and writes[0] - seen["started"] < 0.8  # written long before the window ended...
     assert seen["visible"] >= 1.3  # ...and committed when it did
     assert [row[0] for row in contents(tables.url, "audit")] == [1, 2]
+
+
+@pytest.mark.live
+def test_batch_apply_keeps_a_draining_backlogs_window_open_through_a_gap_and_applies_its_end_at_once(
+        tables, tmp_path):
+    """Transactions committed long ago are a backlog: its window stays open through a gap in the stream
+    shorter than BACKLOG_PAUSE (one window, not two), and once the backlog pauses for longer the window is
+    applied without sitting out BatchApplyTimeoutMin (a drain's end waited up to that long)."""
+    options = ApplyOptions(batch_apply=True, batch_timeout_min=2.0, batch_timeout_max=30.0)
+    seen: dict[str, object] = {}
+
+    def timeline(spool: Spool) -> None:
+        time.sleep(BACKLOG_PAUSE / 2)
+        seen["before second"] = [row[0] for row in contents(tables.url, "audit")]
+        sent = time.monotonic()
+        spool.append(txn(2, tables.ins("audit", 2, "after a short gap")))
+        seen["second"] = _when_visible(tables.url, 2) - sent
+
+    run = run_loop(tables, tmp_path, [txn(1, tables.ins("audit", 1, "old"))], until=lsn(2), options=options,
+                   on_start=timeline)
+    assert run.error is None
+    assert seen["before second"] == []  # the gap did not close the window
+    assert seen["second"] < 1.0  # applied once the backlog paused, not 2 s after the window opened
+    assert run.acks == [lsn(2)]  # one window
 
 
 def _random_history(t: Tables, seed: int, count: int) -> tuple[list[Transaction], dict, list]:

@@ -56,6 +56,11 @@ STATUS_INTERVAL = 5.0
 FEEDBACK_INTERVAL = 0.5
 # Longest wait on the socket before housekeeping (feedback, heartbeat) runs again.
 POLL_SECONDS = 1.0
+# Once the socket turns readable, wait this long before reading it. Woken for every message, a reader
+# keeping up with the walsender made it send one message at a time (a send, a wakeup and a read each):
+# 100,000 one-row transactions took 2.0 s to stream and 1.1 s of the reader's CPU. Letting them gather
+# for a millisecond streamed them in 0.7 s at a fifth of the CPU; a change waits at most this much longer.
+COALESCE_SECONDS = 0.001
 # While messages keep coming, the clock is read every this many messages (reading it per message cost 10%).
 CLOCK_EVERY = 256
 # Commit positions whose end_lsn is remembered for acknowledgement; older ones fall back to position + 1,
@@ -467,10 +472,12 @@ class PgChangeStream(ChangeStream):
 
     def _wait(self, seconds: float) -> None:
         try:
-            select.select([self._conn], [], [], seconds)
+            readable, _, _ = select.select([self._conn], [], [], seconds)
         except (OSError, ValueError) as exc:
             raise EngineError(f"The replication connection to {self.conninfo.host}:{self.conninfo.port} was lost: "
                               f"{exc}", kind=ErrorKind.CONNECTION_LOST) from None
+        if readable:
+            time.sleep(COALESCE_SECONDS)
 
     # -- catalog --------------------------------------------------------------------------------
     def _catalog(self) -> psycopg.Connection:
