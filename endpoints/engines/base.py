@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -158,6 +158,12 @@ class RowChange:
 # A stream hands a large transaction over in pieces of about this many changes, so neither the
 # capture nor the applier ever holds a whole million-row transaction in memory.
 TRANSACTION_PIECE = 5000
+
+
+def seconds_since(commit_time: datetime) -> float:
+    """Seconds from a source commit time (naive UTC, as every Transaction carries it) to now; negative
+    when the source's clock runs ahead of this machine's."""
+    return (datetime.now(UTC).replace(tzinfo=None) - commit_time).total_seconds()
 
 
 @dataclass(slots=True)

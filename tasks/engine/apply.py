@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from endpoints.engines import get_engine
@@ -35,6 +35,7 @@ from endpoints.engines.base import (
     StreamKind,
     TableSyncState,
     Transaction,
+    seconds_since,
 )
 from endpoints.engines.catalog import SourceTable
 from endpoints.engines.conninfo import ConnectionInfo
@@ -686,8 +687,7 @@ class ApplyLoop:
     def _behind(self, last: Transaction) -> bool:
         """The source committed `last` more than a batch window ago: a backlog is draining."""
         committed = last.commit_time
-        return committed is not None and (datetime.now(UTC).replace(tzinfo=None) - committed).total_seconds() \
-            > self.options.batch_timeout_min
+        return committed is not None and seconds_since(committed) > self.options.batch_timeout_min
 
     def _group_full(self, changes: int, opened: float) -> bool:
         elapsed = time.monotonic() - opened

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
-from endpoints.engines.base import ChangeStream, Op, StreamEvent, StreamKind, Transaction
+from endpoints.engines.base import ChangeStream, Op, StreamEvent, StreamKind, Transaction, seconds_since
 
 from .spool import Marker, Spool
 
@@ -101,4 +101,4 @@ class CapturePump(threading.Thread):
         """CDCLatencySource: seconds from the last captured commit to now; 0 when caught up."""
         if self.caught_up or self.last_commit_time is None:
             return 0.0
-        return max(0.0, (datetime.now(UTC).replace(tzinfo=None) - self.last_commit_time).total_seconds())
+        return max(0.0, seconds_since(self.last_commit_time))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
+
+from endpoints.engines.base import seconds_since
 
 from .reporting import Reporter
 
@@ -85,7 +86,7 @@ class MetricsSampler(_Periodic):
         last = self.loop.last_commit_time
         if backlog == 0 or last is None:
             return self.pump.latency()
-        return max(0.0, (datetime.now(UTC).replace(tzinfo=None) - last).total_seconds())
+        return max(0.0, seconds_since(last))
 
 
 def _average(total: float, count: int) -> float:
