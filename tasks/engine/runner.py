@@ -62,10 +62,15 @@ class StartMode(StrEnum):
 
 GIL_SWITCH_SECONDS = 0.001
 # Capture and apply allocate a few objects per change and free nearly all of them by reference
-# counting; at the default thresholds (a collection every 700 allocations) the cyclic collector ran
-# thousands of times a second over the changes held in memory. Measured on bench/cdc.py's drains (a)
-# and (b), alternating runs: 15-40% more changes per second at these thresholds.
-GC_THRESHOLDS = (50_000, 20, 100)
+# counting, so the cyclic collector finds almost nothing to free. It counts allocations net of frees and
+# examines every young object still alive when the count passes the first threshold: at the default
+# (700) it ran thousands of times a second; at 50,000 it still examined every change of a batch window
+# (50,000 changes held until written) and of the in-memory spool: 150 collections, 1.0-1.3 s of a 9 s
+# drain of one million-row transaction (gc.callbacks, bench/cdc.py's (b) with batch apply). At a
+# million, objects that die within a window are never examined: none ran during that drain, and the
+# engine's CPU fell by 0.8-1.0 s (alternating runs). Cycles (exceptions, connections) are still
+# collected, after a million net allocations.
+GC_THRESHOLDS = (1_000_000, 20, 100)
 # Changes held in memory between capture and apply before the spool writes them to disk (estimated).
 SPOOL_MEMORY_BYTES = 64 * 2**20
 
