@@ -40,6 +40,10 @@ class _CannotNet(Exception):
     """This window of this table must be applied as it came."""
 
 
+class _Split(Exception):
+    """A TRUNCATE or a DDL cuts this table's changes in two: each side is netted on its own."""
+
+
 @dataclass(slots=True)
 class _Row:
     """A row alive at the end of the window so far, under its current key."""
@@ -71,23 +75,36 @@ def net_runs(items: Sequence[Item]) -> list[Run]:
         if not route.plan.key:
             out.extend(runs(table_items))
             continue
-        start = 0
-        for n, item in enumerate(table_items):
-            op = item.change.op
-            if op is Op.TRUNCATE or op is Op.DDL:
-                out.extend(_net_segment(route, table_items[start:n]))
-                out.extend(runs([item]))
-                start = n + 1
-        out.extend(_net_segment(route, table_items[start:]))
+        try:
+            out.extend(_net_segment(route, table_items))
+        except _Split:
+            out.extend(_net_split(route, table_items))
+    return out
+
+
+def _net_split(route: Route, items: list[Item]) -> list[Run]:
+    """A TRUNCATE or a DDL among a table's changes: the changes on each side of it netted on their own."""
+    out: list[Run] = []
+    start = 0
+    for n, item in enumerate(items):
+        op = item.change.op
+        if op is Op.TRUNCATE or op is Op.DDL:
+            out.extend(_net_segment(route, items[start:n]))
+            out.extend(runs([item]))
+            start = n + 1
+    out.extend(_net_segment(route, items[start:]))
     return out
 
 
 def _net_segment(route: Route, items: list[Item]) -> list[Run]:
+    """The items netted, or as they came when they cannot be. Raises _Split when a TRUNCATE or a DDL is
+    among them (_netted meets it on its way: the common window costs one pass, not two)."""
     if len(items) >= 2:
         try:
             return _netted(route, items)
         except (_CannotNet, TypeError):  # TypeError: a key value that cannot be hashed
-            pass
+            if any(item.change.op is Op.TRUNCATE or item.change.op is Op.DDL for item in items):
+                raise _Split from None
     return list(runs(items))
 
 
@@ -127,6 +144,8 @@ def _netted(route: Route, items: list[Item]) -> list[Run]:
             elif not found.inserted:
                 deletes[found.origin] = item
             gone.add(key)
+        elif op is Op.TRUNCATE or op is Op.DDL:
+            raise _Split
         else:
             raise _CannotNet
     return _runs_of(route, deletes, live)

@@ -278,16 +278,22 @@ class PgChangeStream(ChangeStream):
         block = self._block
         try:
             first = payload[0]
+            at = 0  # where the message's fields start after its type byte, less one (4: a stream's xid)
             if block is None:
                 txn = self._open
             elif first in pg.STREAMED_WITH_XID:
-                xid, payload = pg.unstreamed(payload)
+                xid = pg.stream_xid(payload)
                 block.sub = None if xid == block.top else xid
                 txn = block
+                at = 4
             else:
                 txn = None
             if txn is not None:
-                txn.nbytes += len(payload)
+                txn.nbytes += len(payload) - at
+            if (first == 0x55 or first == 0x49) and self._new_image(txn, first, payload, at):  # 'U', 'I'
+                return
+            if at:
+                payload = pg.unstreamed(payload)
             if first == 0x53 or first == 0x45 or first == 0x63 or first == 0x41:  # 'S', 'E', 'c', 'A'
                 self._stream_control(first, payload)
                 return
@@ -296,8 +302,6 @@ class PgChangeStream(ChangeStream):
                 return
             if first == 0x43:  # 'C'
                 self._commit(*pg.commit_fields(payload))
-                return
-            if (first == 0x55 or first == 0x49) and self._new_image(txn, first, payload):  # 'U', 'I'
                 return
             if first == 0x55 or first == 0x49 or first == 0x44:  # 'U', 'I', 'D'
                 kind, relid, old, _old_kind, new = pg.row_fields(payload)
@@ -316,16 +320,17 @@ class PgChangeStream(ChangeStream):
             self._truncate(txn, message)
         # Origin and logical messages (heartbeats) carry nothing to apply.
 
-    def _new_image(self, txn: _Open | None, first: int, payload: bytes) -> bool:
+    def _new_image(self, txn: _Open | None, first: int, payload: bytes, at: int) -> bool:
         """The common row change, an Insert or an Update with only its new image, decoded by the
-        relation's own tuple decoder. False: take the general path (which reports what is wrong)."""
-        if txn is None or payload[5] != 0x4E:  # 'N'
+        relation's own tuple decoder where it lies (`at`: 4 in a stream block, after the xid). False:
+        take the general path (which reports what is wrong)."""
+        if txn is None or len(payload) < at + 6 or payload[at + 5] != 0x4E:  # 'N'
             return False
-        described = self._relations.get(_RELID(payload, 1)[0])
+        described = self._relations.get(_RELID(payload, at + 1)[0])
         if not described.selected:  # the general path skips it without converting its values
             return False
         try:
-            values = described.decode_tuple(payload, 6)
+            values = described.decode_tuple(payload, at + 6)
         except (struct.error, IndexError, ValueError, TypeError):  # ValueError covers bad UTF-8 and ValueProblem
             return False
         if values is None:

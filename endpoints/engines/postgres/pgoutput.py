@@ -199,12 +199,17 @@ def stream_abort_fields(buf: bytes) -> tuple[int, int]:
         raise DecodeError(f"malformed 'A' message: {exc}") from None
 
 
-def unstreamed(buf: bytes) -> tuple[int, bytes]:
-    """A message from inside a stream block as (its xid, the message as protocol version 1 lays it out),
-    so the rest of the decoder reads both the same way."""
+def stream_xid(buf: bytes) -> int:
+    """The xid a message from inside a stream block carries after its type byte."""
     if len(buf) < 5:
         raise DecodeError(f"malformed {chr(buf[0])!r} message in a stream: no xid")
-    return _U32.unpack_from(buf, 1)[0], buf[:1] + buf[5:]
+    return _U32.unpack_from(buf, 1)[0]
+
+
+def unstreamed(buf: bytes) -> bytes:
+    """A message from inside a stream block as protocol version 1 lays it out (its xid taken out), so
+    the rest of the decoder reads both the same way."""
+    return buf[:1] + buf[5:]
 
 
 def _begin(buf: bytes) -> Begin:
