@@ -337,13 +337,16 @@ def test_batch_apply_writes_what_it_holds_while_its_window_stays_open(tables, tm
 def test_batch_apply_keeps_a_draining_backlogs_window_open_through_a_gap_and_applies_its_end_at_once(
         tables, tmp_path):
     """Transactions committed long ago are a backlog: its window stays open through a gap in the stream
-    shorter than BACKLOG_PAUSE (one window, not two), and once the backlog pauses for longer the window is
-    applied without sitting out BatchApplyTimeoutMin (a drain's end waited up to that long)."""
-    options = ApplyOptions(batch_apply=True, batch_timeout_min=2.0, batch_timeout_max=30.0)
+    shorter than the backlog pause (one window, not two), and once the backlog pauses for longer the window
+    is applied without sitting out BatchApplyTimeoutMin (a drain's end waited up to that long). The pause
+    is made longer than BACKLOG_PAUSE here so that the gap, and the look at the target inside it, fit in it
+    on a busy machine."""
+    pause = max(BACKLOG_PAUSE, 0.3)
+    options = ApplyOptions(batch_apply=True, batch_timeout_min=2.0, batch_timeout_max=30.0, backlog_pause=pause)
     seen: dict[str, object] = {}
 
     def timeline(spool: Spool) -> None:
-        time.sleep(BACKLOG_PAUSE / 2)
+        time.sleep(pause / 3)
         seen["before second"] = [row[0] for row in contents(tables.url, "audit")]
         sent = time.monotonic()
         spool.append(txn(2, tables.ins("audit", 2, "after a short gap")))
