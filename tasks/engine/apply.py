@@ -433,7 +433,7 @@ class ApplyLoop:
         append = items.append
         touched = self._ahead_routes
         taken = 0
-        last_relation, route = None, None
+        last_relation, route, convert = None, None, None
         for change in event.changes:
             relation = change.relation
             if relation is not last_relation:
@@ -441,12 +441,13 @@ class ApplyLoop:
                 route = self._by_name.get((relation.schema, relation.table))
                 if route is not None:
                     touched.add(route)
+                    convert = route.converter(relation.columns)
             if route is None:
                 continue
             if route.status is RouteStatus.SUSPENDED:
                 route.suspended_changes += 1
                 continue
-            append(Item(route, route.to_target(change)))
+            append(Item(route, convert(change)))
             taken += 1
         return taken
 
@@ -512,7 +513,7 @@ class ApplyLoop:
         append = items.append
         taken = 0
         last_relation = None
-        verdict, route = _SKIP, None
+        verdict, route, convert = _SKIP, None, None
         for change in txn.changes:
             relation = change.relation
             if relation is not last_relation:
@@ -521,14 +522,18 @@ class ApplyLoop:
                 if found is None:
                     found = verdicts[id(relation)] = self._verdict(relation, position, txn.order, main)
                 verdict, route = found
+                if verdict is _APPLY:
+                    convert = route.converter(relation.columns)
             if verdict is _APPLY:
                 op = change.op
                 if op is Op.UPDATE or op is Op.INSERT or op is Op.DELETE:
-                    append(Item(route, route.to_target(change)))
+                    append(Item(route, convert(change)))
                     applied.add(route)
                     taken += 1
-                elif self._take_special(route, change, position, items):
-                    taken += 1
+                else:
+                    if self._take_special(route, change, position, items):
+                        taken += 1
+                    last_relation = None  # a DDL may have given the table a new plan: fetch its converter again
             elif verdict is _CACHE:
                 cached.setdefault(route.key, []).append(change)
             elif verdict is _SUSPENDED:
@@ -568,7 +573,7 @@ class ApplyLoop:
         applied: set[Route] = set()
         update, insert, delete = Op.UPDATE, Op.INSERT, Op.DELETE
         last_relation = None
-        verdict, route = _SKIP, None
+        verdict, route, convert = _SKIP, None, None
         for txn in record:
             if not txn.complete:
                 del items[start:]
@@ -584,13 +589,15 @@ class ApplyLoop:
                             del items[start:]  # caching, suspended, or already applied: decide per transaction
                             return None
                     verdict, route = found
+                    if verdict is _APPLY:
+                        convert = route.converter(relation.columns)
+                        applied.add(route)
                 if verdict is _APPLY:
                     op = change.op
                     if op is not update and op is not insert and op is not delete:
                         del items[start:]
                         return None
-                    append(Item(route, route.to_target(change)))
-                    applied.add(route)
+                    append(Item(route, convert(change)))
         last = record[-1].position
         for done in applied:
             done.sync.applied_position = last

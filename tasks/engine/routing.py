@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from enum import StrEnum
 
 from endpoints.engines.base import UNCHANGED, Op, RowChange, TableSyncState, TargetChange
@@ -41,6 +43,14 @@ class Route:
         # The stream repeats one column list for change after change: compared by identity before hashing.
         self._last_columns: tuple[str, ...] | None = None
         self._last_reorder = _same
+
+    def converter(self, columns: tuple[str, ...]) -> Callable[[RowChange], TargetChange]:
+        """to_target for the changes of one relation (its column list), for a loop over many of them:
+        the common update (the plan's columns as they come, one key column, no transformation) skips
+        every test to_target makes per change. Fetch it again after use_plan()."""
+        if self._layout(columns) is not _same or self._single_key is None or not self.shaper.identity:
+            return self.to_target
+        return functools.partial(_plain_update, self._single_key, self.to_target)
 
     def to_target(self, change: RowChange) -> TargetChange:
         columns = change.relation.columns
@@ -95,3 +105,14 @@ class Route:
 
 def _same(values: tuple) -> tuple:
     return values
+
+
+def _plain_update(key: int, general: Callable[[RowChange], TargetChange], change: RowChange) -> TargetChange:
+    """Route.to_target's common case, for a relation whose columns are the plan's (Route.converter)."""
+    if change.op is Op.UPDATE:
+        after = change.after
+        before = change.before
+        value = (after if before is None else before)[key]
+        if value is not UNCHANGED:
+            return TargetChange(Op.UPDATE, (value,), tuple(after))
+    return general(change)

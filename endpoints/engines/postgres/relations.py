@@ -67,13 +67,17 @@ def tuple_decoder(converters: Sequence[Converter]) -> Callable[[bytes, int], tup
              "        return None",
              "    pos += 2"]
     for i, convert in enumerate(converters):
-        text = "buf[pos:pos + n].decode()"
+        if convert is int:  # int() reads the digits from bytes as well as from str: one call less
+            value = "int(buf[pos + 5:end])"
+        elif convert is None:
+            value = "buf[pos + 5:end].decode()"
+        else:
+            value = f"c{i}(buf[pos + 5:end].decode())"
         lines += ["    kind = buf[pos]",
                   "    if kind == 0x74:",  # 't'
-                  "        n = unpack(buf, pos + 1)[0]",
-                  "        pos += 5",
-                  f"        v{i} = {f'c{i}({text})' if convert is not None else text}",
-                  "        pos += n",
+                  "        end = pos + 5 + unpack(buf, pos + 1)[0]",
+                  f"        v{i} = {value}",
+                  "        pos = end",
                   "    elif kind == 0x6E:",  # 'n'
                   f"        v{i} = None",
                   "        pos += 1",
