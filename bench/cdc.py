@@ -236,8 +236,8 @@ def settle_slot(slot: str, timeout: float = 120) -> None:
 def settle_target(db: str) -> None:
     """VACUUM the caught-up target's table before a timed drain. Autovacuum is off on this machine's
     server, and the phases run in a fixed order: without this each target carried the dead row versions
-    of every earlier phase, and the engine's (b) drain with batch apply met about 2.3 million of them
-    where native's (b) drain met about 0.3 million. Both sides settle the same way."""
+    of every earlier phase, and the engine's (b) drain with batch apply came after 2.3 million updates
+    of its target where native's (b) drain came after 0.3 million. Both sides settle the same way."""
     dead = run(db, "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 't'")
     run(db, "VACUUM t")
     print(f"  ({db}.t vacuumed before the drain: {dead[0][0] if dead else 0:,} dead row versions)", flush=True)
