@@ -62,12 +62,7 @@ class Route:
         op = change.op
         if reorder is _same and self._single_key is not None and op is Op.UPDATE and self.shaper.identity:
             # The common case, kept short: same columns as the plan, no transformations, one key column.
-            after = change.after
-            before = change.before if change.before is not None else after
-            value = before[self._single_key]
-            if value is UNCHANGED:
-                raise ValueError(f"table {self.key}: the source sent no value for a key column")
-            return TargetChange(Op.UPDATE, (value,), tuple(after))
+            return _plain_update(self._single_key, self._unsent_key, change)
         if op is Op.INSERT:
             return TargetChange(Op.INSERT, row=self.shaper.shape(reorder(change.after)))
         if op is Op.UPDATE:
@@ -96,6 +91,10 @@ class Route:
             return _same
         return lambda values: tuple(values[i] if i >= 0 else None for i in order)
 
+    def _unsent_key(self, change: RowChange) -> TargetChange:
+        """_plain_update's way out for an update whose key value the source did not send."""
+        raise ValueError(f"table {self.key}: the source sent no value for a key column")
+
     def _key(self, values: tuple) -> tuple:
         key = self._pick_key(values)
         if UNCHANGED in key:
@@ -108,7 +107,9 @@ def _same(values: tuple) -> tuple:
 
 
 def _plain_update(key: int, general: Callable[[RowChange], TargetChange], change: RowChange) -> TargetChange:
-    """Route.to_target's common case, for a relation whose columns are the plan's (Route.converter)."""
+    """The common update of a relation whose columns are the plan's (one key column, no transformation):
+    to_target's shortcut, and what Route.converter gives the take loops. Anything else, and an update
+    without its key value, goes to `general`."""
     if change.op is Op.UPDATE:
         after = change.after
         before = change.before
